@@ -1,0 +1,121 @@
+//! `flashline bundle lock|verify|show DIR`
+
+use anyhow::Result;
+use clap::Subcommand;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::core::bundle::{self, Bundle, BundleModule};
+
+#[derive(Subcommand)]
+pub enum BundleCommand {
+    /// Check a bundle and pin every file in bundle.lock
+    Lock { dir: PathBuf },
+    /// Fail when any file differs from bundle.lock
+    Verify { dir: PathBuf },
+    /// Show a locked bundle
+    Show {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: BundleCommand) -> Result<ExitCode> {
+    match cmd {
+        BundleCommand::Lock { dir } => {
+            let lock = bundle::lock(&dir)?;
+            println!(
+                "locked {} {} ({}) : {} module(s) -> {}",
+                lock.name,
+                lock.version,
+                lock.platform,
+                lock.modules.len(),
+                dir.join(bundle::LOCK_FILE).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::Verify { dir } => verify(&dir),
+        BundleCommand::Show { dir, json } => show(&dir, json),
+    }
+}
+
+fn verify(dir: &Path) -> Result<ExitCode> {
+    let problems = bundle::verify(dir)?;
+    if problems.is_empty() {
+        println!("{}: every file matches bundle.lock", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        eprintln!("error: {}: {p}", dir.display());
+    }
+    eprintln!("{} difference(s) from bundle.lock", problems.len());
+    Ok(ExitCode::FAILURE)
+}
+
+#[derive(Serialize)]
+struct ShowModule<'a> {
+    file: &'a str,
+    function: String,
+    index: u8,
+    version: u16,
+    address: String,
+    size: usize,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct ShowBundle<'a> {
+    name: &'a str,
+    version: &'a str,
+    platform: &'a str,
+    lock_hash: &'a str,
+    modules: Vec<ShowModule<'a>>,
+    tests: Option<&'a str>,
+    final_firmware: Option<ShowModule<'a>>,
+}
+
+fn show_module(m: &BundleModule) -> ShowModule<'_> {
+    ShowModule {
+        file: &m.file,
+        function: m.module.function().to_string(),
+        index: m.module.index(),
+        version: m.module.version(),
+        address: format!("0x{:05x}", m.module.image_address()),
+        size: m.module.bytes().len(),
+        sha256: hex::encode(m.module.file_sha256),
+    }
+}
+
+fn show(dir: &Path, json: bool) -> Result<ExitCode> {
+    let b = Bundle::load(dir)?;
+    let view = ShowBundle {
+        name: &b.name,
+        version: &b.version,
+        platform: b.platform.name,
+        lock_hash: &b.lock_hash,
+        modules: b.modules.iter().map(show_module).collect(),
+        tests: b.tests.as_ref().map(|(f, _)| f.as_str()),
+        final_firmware: b.final_firmware.as_ref().map(show_module),
+    };
+    if json {
+        super::print_json(&view)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("bundle    {} {}", view.name, view.version);
+    println!("platform  {}", view.platform);
+    println!("lock      {}", view.lock_hash);
+    println!("modules");
+    for m in &view.modules {
+        println!(
+            "  {:<13} #{} v{:<5} at {}  {:>7} bytes  {}",
+            m.function, m.index, m.version, m.address, m.size, m.file
+        );
+    }
+    if let Some(f) = &view.final_firmware {
+        println!("final     {} v{} ({})", f.function, f.version, f.file);
+    }
+    println!("tests     {}", view.tests.unwrap_or("none"));
+    Ok(ExitCode::SUCCESS)
+}

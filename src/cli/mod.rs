@@ -1,0 +1,51 @@
+//! The command line: argument parsing and output. `anyhow` lives here and nowhere deeper.
+
+mod bundle_cmd;
+mod inspect;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "flashline",
+    version,
+    about = "Production flashing and test station for Particle Gen3 boards"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse Particle module files and show what they are
+    Inspect(inspect::Args),
+    /// Lock, verify or show a bundle
+    #[command(subcommand)]
+    Bundle(bundle_cmd::BundleCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Bundle(cmd) => bundle_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints one JSON document on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! Locked bundles: `bundle.toml` (what the user wants) + `bundle.lock` (what was pinned)
+//! → a checked [`Bundle`]. Past `Bundle::load`, code never re-checks a bundle.
+
+mod check;
+mod lock;
+mod manifest;
+#[cfg(test)]
+mod tests;
+
+pub use check::BundleProblem;
+pub use lock::{BundleLock, LockedFile, LockedModule, LOCK_FILE};
+pub use manifest::{BundleManifest, MANIFEST_FILE};
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+use super::module::{Module, ModuleError, Platform};
+
+/// Bundle files are small (a full Device OS is < 1 MiB); anything larger is not a module.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: {reason}")]
+    Manifest { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {size} bytes is larger than any module ({MAX_FILE_BYTES} max)")]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path}: {source}")]
+    Module { path: PathBuf, source: ModuleError },
+    #[error("{}: not locked (run `flashline bundle lock {}`)", .0.display(), .0.display())]
+    NotLocked(PathBuf),
+    #[error("{}: {}", dir.display(), list(problems))]
+    Invalid {
+        dir: PathBuf,
+        problems: Vec<BundleProblem>,
+    },
+}
+
+fn list(problems: &[BundleProblem]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+/// A module of a bundle: its file name and its parsed, integrity-checked contents.
+#[derive(Debug, Clone)]
+pub struct BundleModule {
+    pub file: String,
+    pub module: Module,
+}
+
+/// A locked bundle whose files all match their lock.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub platform: Platform,
+    pub modules: Vec<BundleModule>,
+    pub final_firmware: Option<BundleModule>,
+    pub tests: Option<(String, String)>,
+    /// SHA-256 of bundle.lock: names exactly this bundle in records.
+    pub lock_hash: String,
+}
+
+impl Bundle {
+    /// Loads a locked bundle, refusing it when any file differs from its lock.
+    pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
+        let (lock, lock_bytes) = BundleLock::read(dir)?;
+        let problems = verify(dir)?;
+        if !problems.is_empty() {
+            return Err(BundleError::Invalid {
+                dir: dir.to_path_buf(),
+                problems,
+            });
+        }
+        let (manifest, _) = BundleManifest::read(dir)?;
+        let checked = check::checked(dir, &manifest)?;
+        let tests = match &manifest.tests {
+            Some(file) => {
+                let bytes = read_file(&dir.join(file))?;
+                let text = String::from_utf8(bytes).map_err(|_| BundleError::Manifest {
+                    path: dir.join(file),
+                    reason: "not UTF-8 text".into(),
+                })?;
+                Some((file.clone(), text))
+            }
+            None => None,
+        };
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            name: lock.name,
+            version: lock.version,
+            platform: checked.platform,
+            modules: checked.modules,
+            final_firmware: checked.final_firmware,
+            tests,
+            lock_hash: sha256_hex(&lock_bytes),
+        })
+    }
+
+    pub fn module(
+        &self,
+        function: super::module::ModuleFunction,
+        index: u8,
+    ) -> Option<&BundleModule> {
+        self.modules
+            .iter()
+            .find(|m| m.module.function() == function && m.module.index() == index)
+    }
+}
+
+/// Checks the bundle and writes `bundle.lock` atomically. Refuses (writing nothing) when a
+/// module is for another platform, duplicates a function/index, needs what the bundle lacks,
+/// or would land in the MBR, the bootloader region or on another module.
+pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
+    let (manifest, manifest_bytes) = BundleManifest::read(dir)?;
+    let checked = check::checked(dir, &manifest)?;
+    let locked = |m: &BundleModule| LockedModule {
+        file: m.file.clone(),
+        sha256: hex::encode(m.module.file_sha256),
+        size: m.module.bytes().len() as u64,
+        function: m.module.function().to_string(),
+        index: m.module.index(),
+        version: m.module.version(),
+        address: format!("0x{:05x}", m.module.image_address()),
+    };
+    let tests = match &manifest.tests {
+        Some(file) => Some(LockedFile {
+            file: file.clone(),
+            sha256: sha256_hex(&read_file(&dir.join(file))?),
+        }),
+        None => None,
+    };
+    let lock = BundleLock {
+        lock_format: BundleLock::new_format(),
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        platform: checked.platform.name.to_string(),
+        manifest_sha256: sha256_hex(&manifest_bytes),
+        modules: checked.modules.iter().map(locked).collect(),
+        final_firmware: checked.final_firmware.as_ref().map(locked),
+        tests,
+    };
+    let text = lock.to_toml().map_err(|reason| BundleError::Manifest {
+        path: dir.join(LOCK_FILE),
+        reason,
+    })?;
+    crate::core::atomic_file::write(&dir.join(LOCK_FILE), text.as_bytes()).map_err(|source| {
+        BundleError::Io {
+            path: dir.join(LOCK_FILE),
+            source,
+        }
+    })?;
+    Ok(lock)
+}
+
+/// Every way the bundle directory differs from its lock; empty when it matches.
+pub fn verify(dir: &Path) -> Result<Vec<BundleProblem>, BundleError> {
+    let (lock, _) = BundleLock::read(dir)?;
+    let mut problems = Vec::new();
+    match BundleManifest::read(dir) {
+        Ok((manifest, bytes)) => {
+            if sha256_hex(&bytes) != lock.manifest_sha256 {
+                problems.push(BundleProblem::ManifestChanged);
+            }
+            let pinned: Vec<&str> = lock.pinned_files().map(|(f, _)| f).collect();
+            for file in manifest.all_files() {
+                if !pinned.contains(&file) {
+                    problems.push(BundleProblem::NotInLock(file.to_string()));
+                }
+            }
+        }
+        Err(e) => problems.push(BundleProblem::Unreadable(
+            MANIFEST_FILE.into(),
+            e.to_string(),
+        )),
+    }
+    for (file, sha) in lock.pinned_files() {
+        let path = dir.join(file);
+        if !path.exists() {
+            problems.push(BundleProblem::Missing(file.to_string()));
+            continue;
+        }
+        match read_file(&path) {
+            Ok(bytes) if sha256_hex(&bytes) == sha => {}
+            Ok(_) => problems.push(BundleProblem::Changed(file.to_string())),
+            Err(e) => problems.push(BundleProblem::Unreadable(file.to_string(), e.to_string())),
+        }
+    }
+    // A module file dropped into the directory but never locked would otherwise go unnoticed.
+    let pinned: Vec<&str> = lock.pinned_files().map(|(f, _)| f).collect();
+    let entries = std::fs::read_dir(dir).map_err(|source| BundleError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut strays: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".bin") && !pinned.contains(&name.as_str()))
+        .collect();
+    strays.sort();
+    problems.extend(strays.into_iter().map(BundleProblem::NotInLock));
+    problems.dedup();
+    Ok(problems)
+}
+
+/// Reads a bundle file, refusing anything larger than a module can be.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, BundleError> {
+    let io = |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(BundleError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,6 @@
+//! flashline: a production flashing and test station for Particle Gen3 boards.
+//!
+//! Layers (see docs/architecture.md): `core` is pure, `ports` are the traits hardware hides
+//! behind, `adapters` implement them for real hardware, `sim` implements them in memory.
+pub mod cli;
+pub mod core;
