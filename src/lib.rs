@@ -2,5 +2,8 @@
 //!
 //! Layers (see docs/architecture.md): `core` is pure, `ports` are the traits hardware hides
 //! behind, `adapters` implement them for real hardware, `sim` implements them in memory.
+pub mod adapters;
 pub mod cli;
 pub mod core;
+pub mod ports;
+pub mod sim;

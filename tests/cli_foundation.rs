@@ -29,7 +29,11 @@ fn inspect_json_reports_the_four_modules() {
     let mut args = vec!["inspect", "--json"];
     args.extend(files.iter().map(String::as_str));
     let out = flashline(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let modules = json.as_array().unwrap();
     let summary: Vec<(String, u64, u64, u64)> = modules
@@ -68,7 +72,10 @@ fn inspect_rejects_a_corrupt_copy_naming_the_file_and_reports_the_rest() {
     let out = flashline(&["inspect", bad.to_str().unwrap(), &good]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.bin") && stderr.contains("CRC mismatch"), "{stderr}");
+    assert!(
+        stderr.contains("bad.bin") && stderr.contains("CRC mismatch"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("argon-bootloader@1.5.0.bin"), "{stdout}");
 }
@@ -92,8 +99,14 @@ fn bundle_verify_fails_naming_each_differing_file() {
     let out = flashline(&["bundle", "verify", d]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("tinker-0.8.0-rc.27-argon.bin: changed"), "{stderr}");
-    assert!(stderr.contains("argon-softdevice@1.5.0.bin: missing"), "{stderr}");
+    assert!(
+        stderr.contains("tinker-0.8.0-rc.27-argon.bin: changed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("argon-softdevice@1.5.0.bin: missing"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! The command line: argument parsing and output. `anyhow` lives here and nowhere deeper.
 
 mod bundle_cmd;
+mod flash_cmd;
 mod inspect;
+mod progress;
+mod usb_list;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +27,8 @@ enum Command {
     /// Lock, verify or show a bundle
     #[command(subcommand)]
     Bundle(bundle_cmd::BundleCommand),
+    /// Flash one board (real or simulated) with a locked bundle
+    Flash(flash_cmd::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -34,6 +39,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
+        Command::Flash(args) => flash_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,11 @@
 //! The pure core: formats, protocols and state machines. No hardware, no wall clock.
 pub mod atomic_file;
 pub mod bundle;
+pub mod control;
+pub mod dfu;
+pub mod event;
+pub mod flash;
 pub mod flash_map;
 pub mod module;
+pub mod operator_code;
+pub mod plan;

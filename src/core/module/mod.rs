@@ -71,8 +71,13 @@ pub struct ModulePrefix {
 }
 
 impl ModulePrefix {
-    /// Reads a prefix from exactly 24 bytes. `None` when the function or a dependency
-    /// function byte is not one Device OS defines.
+    /// Reads a prefix from its 24 bytes (more are ignored). `None` when too short, or when
+    /// the function or a dependency function byte is not one Device OS defines.
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        let b: &[u8; PREFIX_LEN] = b.get(..PREFIX_LEN)?.try_into().ok()?;
+        Self::read(b)
+    }
+
     fn read(b: &[u8; PREFIX_LEN]) -> Option<Self> {
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);

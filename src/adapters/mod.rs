@@ -1,0 +1,3 @@
+//! Real hardware behind the ports, and decorators over any port implementation.
+pub mod trace;
+pub mod usb;

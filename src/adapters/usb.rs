@@ -1,0 +1,219 @@
+//! The USB port on real hardware: libusb through rusb (vendored, so no system library).
+//! A translation only: every decision lives in `core`.
+
+use rusb::{Context, Device, DeviceHandle, UsbContext};
+use std::time::Duration;
+
+use crate::core::module::PARTICLE_VID;
+use crate::ports::{ControlSetup, DeviceInfo, PortPath, UsbBus, UsbDevice, UsbError};
+
+pub fn usb_error(e: rusb::Error) -> UsbError {
+    match e {
+        rusb::Error::Pipe => UsbError::Stall,
+        rusb::Error::Timeout => UsbError::Timeout,
+        rusb::Error::NoDevice | rusb::Error::NotFound => UsbError::NoDevice,
+        rusb::Error::Access => UsbError::Access,
+        other => UsbError::Other(other.to_string()),
+    }
+}
+
+pub struct LibUsbBus {
+    context: Context,
+}
+
+impl LibUsbBus {
+    /// Fails cleanly (never panics) on a machine without a USB bus.
+    pub fn new() -> Result<Self, UsbError> {
+        Ok(LibUsbBus {
+            context: Context::new().map_err(usb_error)?,
+        })
+    }
+
+    fn particle_devices(&self) -> Result<Vec<(Device<Context>, DeviceInfo)>, UsbError> {
+        let mut found = Vec::new();
+        for device in self.context.devices().map_err(usb_error)?.iter() {
+            let Ok(descriptor) = device.device_descriptor() else {
+                continue;
+            };
+            if descriptor.vendor_id() != PARTICLE_VID {
+                continue;
+            }
+            let ports = device.port_numbers().unwrap_or_default();
+            let port = PortPath::from_bus_ports(device.bus_number(), &ports);
+            // The serial number is the device ID; reading it needs the device opened.
+            let serial = device
+                .open()
+                .ok()
+                .and_then(|h| h.read_serial_number_string_ascii(&descriptor).ok())
+                .map(|s| s.trim_matches(char::from(0)).to_lowercase());
+            let info = DeviceInfo {
+                vid: descriptor.vendor_id(),
+                pid: descriptor.product_id(),
+                port,
+                serial,
+            };
+            found.push((device, info));
+        }
+        Ok(found)
+    }
+}
+
+impl UsbBus for LibUsbBus {
+    fn list(&mut self) -> Result<Vec<DeviceInfo>, UsbError> {
+        Ok(self
+            .particle_devices()?
+            .into_iter()
+            .map(|(_, info)| info)
+            .collect())
+    }
+
+    fn open(&mut self, port: &PortPath) -> Result<Box<dyn UsbDevice>, UsbError> {
+        let (device, info) = self
+            .particle_devices()?
+            .into_iter()
+            .find(|(_, info)| &info.port == port)
+            .ok_or(UsbError::NoDevice)?;
+        let handle = device.open().map_err(usb_error)?;
+        // Device OS's CDC driver may hold interface 0 in normal mode; control requests to
+        // the device itself do not need it claimed, DFU requests do.
+        let _ = handle.set_auto_detach_kernel_driver(true);
+        let claimed = handle.claim_interface(0).is_ok();
+        Ok(Box::new(LibUsbDevice {
+            device,
+            handle,
+            info,
+            claimed,
+        }))
+    }
+}
+
+pub struct LibUsbDevice {
+    device: Device<Context>,
+    handle: DeviceHandle<Context>,
+    info: DeviceInfo,
+    claimed: bool,
+}
+
+impl UsbDevice for LibUsbDevice {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn control_in(&mut self, s: ControlSetup, timeout: Duration) -> Result<Vec<u8>, UsbError> {
+        let mut buf = vec![0u8; usize::from(s.length)];
+        let n = self
+            .handle
+            .read_control(
+                s.request_type,
+                s.request,
+                s.value,
+                s.index,
+                &mut buf,
+                timeout,
+            )
+            .map_err(usb_error)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn control_out(
+        &mut self,
+        s: ControlSetup,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<(), UsbError> {
+        self.handle
+            .write_control(s.request_type, s.request, s.value, s.index, data, timeout)
+            .map_err(usb_error)?;
+        Ok(())
+    }
+
+    fn set_alt_setting(&mut self, interface: u8, alt: u8) -> Result<(), UsbError> {
+        if !self.claimed {
+            self.handle.claim_interface(interface).map_err(usb_error)?;
+            self.claimed = true;
+        }
+        self.handle
+            .set_alternate_setting(interface, alt)
+            .map_err(usb_error)
+    }
+
+    fn alt_setting_names(&mut self, interface: u8) -> Result<Vec<(u8, String)>, UsbError> {
+        let config = self.device.active_config_descriptor().map_err(usb_error)?;
+        let mut names = Vec::new();
+        for iface in config.interfaces().filter(|i| i.number() == interface) {
+            for alt in iface.descriptors() {
+                let Some(index) = alt.description_string_index() else {
+                    continue;
+                };
+                let name = self
+                    .handle
+                    .read_string_descriptor_ascii(index)
+                    .map_err(usb_error)?;
+                names.push((alt.setting_number(), name));
+            }
+        }
+        Ok(names)
+    }
+
+    fn dfu_functional_descriptor(&mut self, interface: u8) -> Result<Option<Vec<u8>>, UsbError> {
+        let config = self.device.active_config_descriptor().map_err(usb_error)?;
+        let found = config
+            .interfaces()
+            .filter(|i| i.number() == interface)
+            .flat_map(|i| {
+                i.descriptors()
+                    .map(|d| d.extra().to_vec())
+                    .collect::<Vec<_>>()
+            })
+            .find_map(|extra| find_functional_descriptor(&extra));
+        Ok(found)
+    }
+}
+
+/// The DFU functional descriptor (type 0x21) among an interface's extra descriptors.
+pub fn find_functional_descriptor(mut extra: &[u8]) -> Option<Vec<u8>> {
+    while extra.len() >= 2 {
+        let len = usize::from(extra[0]);
+        if len < 2 || len > extra.len() {
+            return None;
+        }
+        if extra[1] == 0x21 {
+            return Some(extra[..len].to_vec());
+        }
+        extra = &extra[len..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_functional_descriptor_among_extras() {
+        let extra = [
+            5, 0x24, 0, 0, 0, 9, 0x21, 0x0b, 0xff, 0, 0, 0x10, 0x1a, 0x01,
+        ];
+        let fd = find_functional_descriptor(&extra).unwrap();
+        let parsed = crate::core::dfu::request::FunctionalDescriptor::parse(&fd).unwrap();
+        assert_eq!(parsed.transfer_size, 4096);
+        assert_eq!(find_functional_descriptor(&[0, 0x21]), None);
+        assert_eq!(find_functional_descriptor(&[200, 0x21]), None);
+    }
+
+    #[test]
+    fn libusb_errors_map_to_port_errors() {
+        assert_eq!(usb_error(rusb::Error::Pipe), UsbError::Stall);
+        assert_eq!(usb_error(rusb::Error::NoDevice), UsbError::NoDevice);
+        assert_eq!(usb_error(rusb::Error::Timeout), UsbError::Timeout);
+    }
+
+    #[test]
+    fn opening_the_bus_never_panics_without_usb() {
+        // This machine has no USB bus: either way, no panic.
+        if let Ok(mut bus) = LibUsbBus::new() {
+            let _ = bus.list();
+        }
+    }
+}

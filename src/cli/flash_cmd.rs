@@ -1,0 +1,256 @@
+//! `flashline flash --bundle DIR [--port PATH | --sim[=FAULTS]]`: one board, one bundle.
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::progress::TerminalProgress;
+use crate::adapters::trace::{TraceSink, TracingBus};
+use crate::core::bundle::Bundle;
+use crate::core::dfu::DfuOptions;
+use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
+use crate::ports::{Clock, PortPath, UsbBus};
+use crate::sim::{Fault, SimArgon, SimBus, VirtualClock};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The locked bundle to flash
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// USB port path of the board (e.g. 1-1.2); default: the only Particle board attached
+    #[arg(long, conflicts_with = "sim")]
+    port: Option<String>,
+    /// Flash a simulated board; optional faults: --sim=unplug,write-error:0x30000
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    sim: Option<String>,
+    /// Start the simulated board with another bundle's modules already in flash
+    #[arg(long, requires = "sim")]
+    sim_preload: Option<PathBuf>,
+    /// After a failure, re-seat the simulated board and flash it again
+    #[arg(long, requires = "sim")]
+    sim_reseat: bool,
+    /// Show the plan; write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Read every written range back and compare
+    #[arg(long)]
+    readback: bool,
+    /// List Particle boards on USB with mode, port path and device ID
+    #[arg(long, conflicts_with_all = ["bundle", "sim"])]
+    list: bool,
+    /// Write every USB operation as JSON lines to FILE
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// One JSON document on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.list {
+        return super::usb_list::run(args.json);
+    }
+    let Some(bundle_dir) = &args.bundle else {
+        bail!("--bundle DIR is required (or --list)")
+    };
+    let bundle = Bundle::load(bundle_dir)
+        .with_context(|| format!("E-BUNDLE: loading {}", bundle_dir.display()))?;
+    let options = FlashOptions {
+        dfu: DfuOptions {
+            readback: args.readback,
+            ..DfuOptions::default()
+        },
+        dry_run: args.dry_run,
+        ..FlashOptions::default()
+    };
+    match &args.sim {
+        Some(faults) => run_sim(&args, &bundle, faults, options),
+        None => run_hardware(&args, &bundle, options),
+    }
+}
+
+fn run_sim(args: &Args, bundle: &Bundle, faults: &str, options: FlashOptions) -> Result<ExitCode> {
+    let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
+    let clock = VirtualClock::new();
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let board = SimArgon::blank(shared.clone(), "sim-1", 1, faults);
+    if let Some(dir) = &args.sim_preload {
+        let other = Bundle::load(dir)
+            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
+        board.preload(
+            &other
+                .modules
+                .iter()
+                .map(|m| m.module.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let mut bus = traced(
+        Box::new(SimBus::new(vec![board.clone()])),
+        &args.trace,
+        shared.clone(),
+    )?;
+    let port = board.port();
+    let mut attempts = Vec::new();
+    loop {
+        board.reset_stats();
+        let started = clock.now();
+        let result = flash_once(
+            bus.as_mut(),
+            &clock,
+            port.clone(),
+            bundle,
+            options.clone(),
+            args.json,
+        );
+        let stats = board.stats();
+        let elapsed = clock.now() - started;
+        let overhead = elapsed.as_secs_f64() / stats.device_busy.as_secs_f64().max(1e-9);
+        let mut doc = result_json(&result);
+        doc["sim"] = json!({
+            "device_busy_ms": stats.device_busy.as_millis() as u64,
+            "host_overhead_ratio": (overhead * 1000.0).round() / 1000.0,
+            "pages_erased": stats.pages_erased,
+        });
+        if !args.json {
+            print_human(&result, &doc);
+        }
+        let failed = result.is_err();
+        attempts.push(doc);
+        if !(failed && args.sim_reseat && attempts.len() == 1) {
+            break;
+        }
+        if !args.json {
+            println!("re-seating the board and trying again");
+        }
+        board.replug();
+    }
+    let ok = attempts.last().is_some_and(|a| a["outcome"] == "ok");
+    if args.json {
+        match attempts.len() {
+            1 => super::print_json(&attempts[0])?,
+            _ => super::print_json(&json!({ "attempts": attempts }))?,
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_hardware(args: &Args, bundle: &Bundle, options: FlashOptions) -> Result<ExitCode> {
+    let clock = crate::ports::clock::SystemClock::default();
+    let shared: Arc<dyn Clock> = Arc::new(crate::ports::clock::SystemClock::default());
+    let usb = crate::adapters::usb::LibUsbBus::new().context("opening USB (libusb)")?;
+    let mut bus = traced(Box::new(usb), &args.trace, shared)?;
+    let port = match &args.port {
+        Some(p) => PortPath(p.clone()),
+        None => super::usb_list::only_board(bus.as_mut())?,
+    };
+    let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
+    let doc = result_json(&result);
+    if args.json {
+        super::print_json(&doc)?;
+    } else {
+        print_human(&result, &doc);
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn traced(
+    bus: Box<dyn UsbBus>,
+    trace: &Option<PathBuf>,
+    clock: Arc<dyn Clock>,
+) -> Result<Box<dyn UsbBus>> {
+    let Some(path) = trace else { return Ok(bus) };
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating trace {}", path.display()))?;
+    let sink = TraceSink::new(Box::new(std::io::BufWriter::new(file)), clock);
+    Ok(Box::new(TracingBus::new(bus, sink)))
+}
+
+fn flash_once(
+    bus: &mut dyn UsbBus,
+    clock: &dyn Clock,
+    port: PortPath,
+    bundle: &Bundle,
+    options: FlashOptions,
+    json: bool,
+) -> Result<FlashReport, FlashError> {
+    let mut progress = TerminalProgress::new(!json);
+    let mut flasher = Flasher {
+        bus,
+        clock,
+        port,
+        bundle,
+        options,
+    };
+    let result = flasher.run(&mut |e| progress.on_event(&e));
+    progress.finish();
+    if let Err(e) = &result {
+        log::error!("{}: {e}", e.code());
+    }
+    result
+}
+
+/// The `--json` result of design §3.
+pub fn result_json(result: &Result<FlashReport, FlashError>) -> serde_json::Value {
+    match result {
+        Ok(r) => json!({
+            "outcome": "ok",
+            "device_id": r.device_id,
+            "modules_written": r.modules_written,
+            "modules_skipped": r.modules_skipped,
+            "bytes_written": r.bytes_written,
+            "duration_ms": r.duration.as_millis() as u64,
+            "system_version": r.system_version,
+            "board_modules": r.board_modules,
+            "plan": r.plan,
+        }),
+        Err(e) => json!({
+            "outcome": "fail",
+            "code": e.code().as_str(),
+            "reason": e.short_reason(),
+            "error": e.to_string(),
+        }),
+    }
+}
+
+fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value) {
+    match result {
+        Ok(r) => {
+            for line in &r.plan {
+                println!("  {line}");
+            }
+            println!(
+                "OK  device {}  wrote {} module(s), {} bytes, skipped {}  in {:.1} s",
+                r.device_id.as_deref().unwrap_or("?"),
+                r.modules_written.len(),
+                r.bytes_written,
+                r.modules_skipped.len(),
+                r.duration.as_secs_f64()
+            );
+            for m in &r.board_modules {
+                println!(
+                    "  board reports {:<24} {}",
+                    m.label(),
+                    if m.valid() { "valid" } else { "INVALID" }
+                );
+            }
+        }
+        Err(e) => println!("FAIL {}  {}\n     {e}", e.code(), e.short_reason()),
+    }
+    if let Some(sim) = doc.get("sim") {
+        println!(
+            "  sim: device busy {} ms, host overhead ratio {}",
+            sim["device_busy_ms"], sim["host_overhead_ratio"]
+        );
+    }
+}

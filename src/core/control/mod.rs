@@ -1,0 +1,127 @@
+//! Device OS control requests over USB (particle-usb's service protocol): what the board is,
+//! what it runs, and how to make it enter DFU, reset, or take a bootloader.
+
+pub mod messages;
+pub mod proto;
+pub mod service;
+
+pub use messages::BoardModule;
+
+use std::time::Duration;
+
+use crate::ports::{Clock, UsbDevice, UsbError};
+use messages::kind;
+use service::ServiceStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("control {op}: USB {source}")]
+    Usb { op: &'static str, source: UsbError },
+    #[error("control request {request_type}: status {status:?}")]
+    Status {
+        request_type: u16,
+        status: ServiceStatus,
+    },
+    #[error("control request {request_type}: Device OS result {result}")]
+    Result { request_type: u16, result: i32 },
+    #[error("control request {request_type}: no answer in time")]
+    Timeout { request_type: u16 },
+    #[error("control reply malformed ({0})")]
+    Malformed(&'static str),
+    #[error("control payload of {0} bytes is larger than one transfer")]
+    PayloadTooLarge(usize),
+    #[error(transparent)]
+    Proto(#[from] proto::ProtoError),
+}
+
+impl ControlError {
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            ControlError::Usb {
+                source: UsbError::NoDevice,
+                ..
+            }
+        )
+    }
+}
+
+/// Control requests to one open board running Device OS.
+pub struct ControlClient<'a> {
+    device: &'a mut dyn UsbDevice,
+    clock: &'a dyn Clock,
+    timeout: Duration,
+}
+
+impl<'a> ControlClient<'a> {
+    pub fn new(device: &'a mut dyn UsbDevice, clock: &'a dyn Clock) -> Self {
+        ControlClient {
+            device,
+            clock,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn call(&mut self, kind: u16, payload: &[u8]) -> Result<Vec<u8>, ControlError> {
+        service::request(self.device, self.clock, kind, payload, self.timeout)
+    }
+
+    pub fn device_id(&mut self) -> Result<String, ControlError> {
+        Ok(messages::decode_string_reply(&self.call(kind::DEVICE_ID, &[])?)?.to_lowercase())
+    }
+
+    pub fn system_version(&mut self) -> Result<String, ControlError> {
+        Ok(messages::decode_string_reply(
+            &self.call(kind::SYSTEM_VERSION, &[])?,
+        )?)
+    }
+
+    pub fn module_info(&mut self) -> Result<Vec<BoardModule>, ControlError> {
+        Ok(messages::decode_module_info(
+            &self.call(kind::MODULE_INFO, &[])?,
+        )?)
+    }
+
+    /// Asks the board to reset into DFU mode. It goes away right after answering.
+    pub fn enter_dfu(&mut self) -> Result<(), ControlError> {
+        self.call(kind::ENTER_DFU, &[]).map(drop)
+    }
+
+    pub fn reset(&mut self) -> Result<(), ControlError> {
+        self.call(kind::RESET, &[]).map(drop)
+    }
+
+    /// Sends a module by the firmware-update trio (start, data chunks, finish). Device OS
+    /// stores it and installs it at the next reset.
+    pub fn update_firmware(
+        &mut self,
+        image: &[u8],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), ControlError> {
+        let reply = self.call(
+            kind::START_FIRMWARE_UPDATE,
+            &messages::encode_start_update(image.len() as u32),
+        )?;
+        // The data message adds a few bytes of framing around each chunk.
+        let chunk =
+            (messages::decode_uint_field1(&reply)? as usize).clamp(64, service::MAX_TRANSFER - 16);
+        let total = image.len() as u64;
+        let mut sent = 0u64;
+        for piece in image.chunks(chunk) {
+            if let Err(e) = self.call(
+                kind::FIRMWARE_UPDATE_DATA,
+                &messages::encode_update_data(piece),
+            ) {
+                let _ = self.call(kind::CANCEL_FIRMWARE_UPDATE, &[]);
+                return Err(e);
+            }
+            sent += piece.len() as u64;
+            progress(sent, total);
+        }
+        self.call(
+            kind::FINISH_FIRMWARE_UPDATE,
+            &messages::encode_finish_update(false),
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,88 @@
+//! Finding a board on its slot's USB port, and waiting for it to come back after a reset.
+//! Always by port path: several slots share one Pi, and a board's PID changes with its mode.
+
+use std::time::Duration;
+
+use super::FlashError;
+use crate::core::module::{Platform, PARTICLE_VID};
+use crate::ports::clock::Deadline;
+use crate::ports::{Clock, DeviceInfo, PortPath, UsbBus};
+
+/// How often the bus is looked at while waiting (particle-cli reopens every 500 ms).
+pub const POLL_EVERY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Dfu,
+    Firmware,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Dfu => "DFU mode",
+            Mode::Firmware => "running firmware",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FoundBoard {
+    pub info: DeviceInfo,
+    pub platform: Platform,
+    pub mode: Mode,
+}
+
+/// A Particle board on `port`, if one is enumerated there now.
+pub fn look(bus: &mut dyn UsbBus, port: &PortPath) -> Option<FoundBoard> {
+    let devices = match bus.list() {
+        Ok(d) => d,
+        Err(e) => {
+            log::debug!("listing USB devices: {e}");
+            return None;
+        }
+    };
+    devices.into_iter().find_map(|info| {
+        if info.vid != PARTICLE_VID || &info.port != port {
+            return None;
+        }
+        let (platform, dfu) = Platform::by_usb_pid(info.pid)?;
+        Some(FoundBoard {
+            info,
+            platform,
+            mode: if dfu { Mode::Dfu } else { Mode::Firmware },
+        })
+    })
+}
+
+/// Waits until a board is on `port` (in `want` mode, if given).
+pub fn wait_for(
+    bus: &mut dyn UsbBus,
+    clock: &dyn Clock,
+    port: &PortPath,
+    want: Option<Mode>,
+    timeout: Duration,
+) -> Result<FoundBoard, FlashError> {
+    let started = clock.now();
+    let deadline = Deadline::after(clock, timeout);
+    loop {
+        if let Some(board) = look(bus, port).filter(|b| want.is_none_or(|m| b.mode == m)) {
+            return Ok(board);
+        }
+        if deadline.passed(clock) {
+            let waited_ms = (clock.now() - started).as_millis() as u64;
+            return Err(match want {
+                None => FlashError::NoBoard {
+                    port: port.clone(),
+                    waited_ms,
+                },
+                Some(mode) => FlashError::NoReenumerate {
+                    port: port.clone(),
+                    expected: mode.name(),
+                    waited_ms,
+                },
+            });
+        }
+        clock.sleep(POLL_EVERY);
+    }
+}

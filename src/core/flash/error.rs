@@ -1,0 +1,112 @@
+use crate::core::control::ControlError;
+use crate::core::dfu::{DfuError, DfuStatusCode};
+use crate::core::operator_code::OperatorCode;
+use crate::ports::{PortPath, UsbError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlashError {
+    #[error("no Particle board on USB port {port} within {waited_ms} ms")]
+    NoBoard { port: PortPath, waited_ms: u64 },
+    #[error("board on {port} is a {board}, the bundle is for {bundle}: nothing written")]
+    WrongPlatform {
+        port: PortPath,
+        board: String,
+        bundle: String,
+    },
+    #[error("board on {port} did not come back as {expected} within {waited_ms} ms after reset")]
+    NoReenumerate {
+        port: PortPath,
+        expected: &'static str,
+        waited_ms: u64,
+    },
+    #[error("board on {port} went away during {during}")]
+    Unplugged { port: PortPath, during: String },
+    #[error("writing {module}: {source}")]
+    Dfu { module: String, source: DfuError },
+    #[error("{during}: {source}")]
+    Control {
+        during: &'static str,
+        source: ControlError,
+    },
+    #[error("opening the board on {port}: {source}")]
+    Open { port: PortPath, source: UsbError },
+    #[error("{0}")]
+    Region(String),
+    #[error("after flashing, the board reports: {}", .0.join("; "))]
+    Verify(Vec<String>),
+}
+
+impl FlashError {
+    pub fn code(&self) -> OperatorCode {
+        use OperatorCode as C;
+        match self {
+            FlashError::NoBoard { .. } => C::NoBoard,
+            FlashError::WrongPlatform { .. } => C::WrongPlatform,
+            FlashError::NoReenumerate { .. } => C::NoReenumerate,
+            FlashError::Unplugged { .. } => C::Unplugged,
+            FlashError::Open {
+                source: UsbError::NoDevice,
+                ..
+            } => C::Unplugged,
+            FlashError::Open { .. } => C::NoBoard,
+            FlashError::Region(_) => C::Region,
+            FlashError::Verify(_) => C::Verify,
+            FlashError::Control { source, .. } if source.is_gone() => C::Unplugged,
+            FlashError::Control { .. } => C::Control,
+            FlashError::Dfu { source, .. } => dfu_code(source),
+        }
+    }
+
+    /// One line for the OLED: short, without the port.
+    pub fn short_reason(&self) -> String {
+        match self {
+            FlashError::NoBoard { .. } => "no board on USB".into(),
+            FlashError::WrongPlatform { board, .. } => format!("board is {board}"),
+            FlashError::NoReenumerate { .. } => "no USB after reset".into(),
+            FlashError::Unplugged { .. } => "board unplugged".into(),
+            FlashError::Dfu { module, source } => match source {
+                DfuError::Device { status, .. } => format!("{module}: {status}"),
+                DfuError::PollTimeout { .. } => format!("{module}: timeout"),
+                _ => format!("{module}: DFU error"),
+            },
+            FlashError::Control { during, .. } => format!("{during} failed"),
+            FlashError::Open { .. } => "cannot open USB".into(),
+            FlashError::Region(_) => "region not owned".into(),
+            FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+fn dfu_code(e: &DfuError) -> OperatorCode {
+    use OperatorCode as C;
+    match e {
+        DfuError::Usb {
+            source: UsbError::NoDevice,
+            ..
+        } => C::Unplugged,
+        DfuError::Usb {
+            source: UsbError::Stall,
+            ..
+        } => C::DfuStall,
+        DfuError::Usb {
+            source: UsbError::Timeout,
+            ..
+        }
+        | DfuError::PollTimeout { .. } => C::DfuTimeout,
+        DfuError::Device {
+            status: DfuStatusCode::ErrWrite | DfuStatusCode::ErrProg,
+            ..
+        } => C::DfuWrite,
+        DfuError::Device {
+            status: DfuStatusCode::ErrErase | DfuStatusCode::ErrCheckErased,
+            ..
+        } => C::DfuErase,
+        DfuError::Device {
+            status: DfuStatusCode::ErrStalledPkt,
+            ..
+        } => C::DfuStall,
+        DfuError::NotWritable { .. } | DfuError::NotReadable { .. } => C::Region,
+        DfuError::Readback { .. } => C::DfuReadback,
+        _ => C::DfuProtocol,
+    }
+}

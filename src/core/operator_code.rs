@@ -1,0 +1,65 @@
+//! Short codes an operator reads on the OLED; the full message goes to the log.
+//! The table with what each means and what to do is docs/operator-codes.md.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum OperatorCode {
+    /// No Particle board appeared on the slot's USB port.
+    NoBoard,
+    /// The board vanished mid-operation (unplugged, cable, power).
+    Unplugged,
+    /// The board is of another platform than the bundle.
+    WrongPlatform,
+    /// The bundle failed its lock check or could not be loaded.
+    Bundle,
+    /// The board stalled DFU requests.
+    DfuStall,
+    /// A DFU operation did not finish in time.
+    DfuTimeout,
+    /// The board reported a write error.
+    DfuWrite,
+    /// The board reported an erase error.
+    DfuErase,
+    /// Any other DFU status or protocol error.
+    DfuProtocol,
+    /// Read-back differs from what was written.
+    DfuReadback,
+    /// A region the bundle does not own, or that is not writable.
+    Region,
+    /// Control requests (module info, enter DFU, bootloader update) failed.
+    Control,
+    /// The board did not come back on USB after a reset.
+    NoReenumerate,
+    /// After flashing, the board does not report the bundle's modules as present and valid.
+    Verify,
+}
+
+impl OperatorCode {
+    pub fn as_str(self) -> &'static str {
+        use OperatorCode::*;
+        match self {
+            NoBoard => "E-NO-BOARD",
+            Unplugged => "E-UNPLUGGED",
+            WrongPlatform => "E-WRONG-PLATFORM",
+            Bundle => "E-BUNDLE",
+            DfuStall => "E-DFU-STALL",
+            DfuTimeout => "E-DFU-TIMEOUT",
+            DfuWrite => "E-DFU-WRITE",
+            DfuErase => "E-DFU-ERASE",
+            DfuProtocol => "E-DFU-PROTO",
+            DfuReadback => "E-DFU-READBACK",
+            Region => "E-REGION",
+            Control => "E-CONTROL",
+            NoReenumerate => "E-REENUM",
+            Verify => "E-VERIFY",
+        }
+    }
+}
+
+impl fmt::Display for OperatorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

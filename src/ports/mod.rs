@@ -1,0 +1,7 @@
+//! The traits hardware hides behind. `core` talks to these; `adapters` implement them for real
+//! hardware and `sim` for simulated boards.
+pub mod clock;
+pub mod usb;
+
+pub use clock::Clock;
+pub use usb::{ControlSetup, DeviceInfo, PortPath, UsbBus, UsbDevice, UsbError};

@@ -1,0 +1,322 @@
+//! A simulated Argon: the memories of an nRF52840 board, its DFU bootloader, Device OS's boot
+//! checks and control requests, with the costs of docs/particle-usb.md §7 charged to a clock.
+
+mod boot;
+mod control_server;
+pub(crate) mod dfu_device;
+mod memory;
+mod timing;
+
+pub use boot::{BootOutcome, FoundModule};
+pub use memory::NorFlash;
+pub use timing::Timing;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::core::dfu::DfuState;
+use crate::core::module::{Module, ModuleFunction, Platform, PARTICLE_VID};
+use crate::ports::{Clock, DeviceInfo, PortPath};
+use control_server::ServiceState;
+use dfu_device::DfuMachine;
+
+use super::fault::Fault;
+
+pub const INTERNAL_FLASH_SIZE: usize = 1024 * 1024;
+pub const EXTERNAL_FLASH_SIZE: usize = 4 * 1024 * 1024;
+pub const DCT_SIZE: usize = 16 * 1024;
+pub const EXTERNAL_FLASH_BASE: u32 = 0x8000_0000;
+/// The bootloader a blank sim board leaves the factory with.
+pub const FACTORY_BOOTLOADER_VERSION: u16 = 501;
+
+/// Where the board is, as the USB bus sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Unplugged,
+    /// Reset in progress; enumerates at `ready_at` (never, with `no-reenumerate`).
+    Rebooting {
+        ready_at: Duration,
+        since: Duration,
+        into_dfu: bool,
+    },
+    Dfu,
+    Firmware {
+        safe_mode: bool,
+    },
+}
+
+/// Counters the benchmarks and tests read.
+#[derive(Debug, Clone, Default)]
+pub struct SimStats {
+    /// Time the board itself spent: USB transfers, flash work, resets. Whatever else elapsed
+    /// is the host's overhead.
+    pub device_busy: Duration,
+    pub bytes_written: u64,
+    pub pages_erased: u64,
+    pub resets: u32,
+}
+
+pub(crate) struct Board {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) platform: Platform,
+    pub(crate) device_id: String,
+    pub(crate) port: PortPath,
+    pub(crate) internal: NorFlash,
+    pub(crate) external: NorFlash,
+    pub(crate) dct: NorFlash,
+    pub(crate) bootloader: Option<Module>,
+    pub(crate) bootloader_version: u16,
+    pub(crate) staged_bootloader: Option<Module>,
+    pub(crate) presence: Presence,
+    /// Bumped at every enumeration change: an open handle from an older generation is stale.
+    pub(crate) generation: u64,
+    pub(crate) dfu: DfuMachine,
+    pub(crate) faults: Vec<Fault>,
+    /// Faults that fired and persist until the board is re-seated (stall, slow erase).
+    pub(crate) active_faults: Vec<Fault>,
+    pub(crate) timing: Timing,
+    pub(crate) stats: SimStats,
+    pub(crate) last_boot: Option<BootOutcome>,
+    pub(crate) service: ServiceState,
+}
+
+impl Board {
+    /// Charges board time to the clock.
+    pub(crate) fn spend(&mut self, d: Duration) {
+        self.stats.device_busy += d;
+        self.clock.sleep(d);
+    }
+
+    /// Resolves a reset whose time has come: the board boots and enumerates.
+    pub(crate) fn settle(&mut self) {
+        if let Presence::Rebooting {
+            ready_at,
+            since,
+            into_dfu,
+        } = self.presence
+        {
+            let now = self.clock.now();
+            if now >= ready_at {
+                self.stats.device_busy += ready_at.saturating_sub(since);
+                let outcome = boot::boot(self);
+                self.presence = if outcome.runs_firmware() && !into_dfu {
+                    Presence::Firmware {
+                        safe_mode: outcome.safe_mode(),
+                    }
+                } else {
+                    Presence::Dfu
+                };
+                self.last_boot = Some(outcome);
+                self.dfu = DfuMachine::default();
+                self.service = ServiceState::default();
+                self.generation += 1;
+            }
+        }
+    }
+
+    /// Resets the board; it comes back after the boot time (or never, with the fault),
+    /// running its firmware if it can, or in DFU mode when asked to stay in the bootloader.
+    pub(crate) fn reset(&mut self, into_dfu: bool) {
+        let now = self.clock.now();
+        let delay = if into_dfu {
+            self.timing.reset_to_dfu
+        } else {
+            self.timing.reset_to_firmware
+        };
+        let ready_at = if self.take_fault(|f| *f == Fault::NoReenumerate).is_some() {
+            Duration::MAX
+        } else {
+            now + delay
+        };
+        self.presence = Presence::Rebooting {
+            ready_at,
+            since: now,
+            into_dfu,
+        };
+        self.stats.resets += 1;
+        self.generation += 1;
+    }
+
+    pub(crate) fn unplug(&mut self) {
+        log::debug!("sim {}: unplugged", self.port);
+        self.presence = Presence::Unplugged;
+        self.generation += 1;
+    }
+
+    /// Removes and returns the first armed fault that matches.
+    pub(crate) fn take_fault(&mut self, matches: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let i = self.faults.iter().position(matches)?;
+        Some(self.faults.remove(i))
+    }
+
+    pub(crate) fn has_active(&self, fault: &Fault) -> bool {
+        self.active_faults.contains(fault)
+    }
+
+    pub(crate) fn dfu_state_entered(&mut self, state: DfuState) -> bool {
+        if self.take_fault(|f| *f == Fault::UnplugIn(state)).is_some() {
+            self.unplug();
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn usb_pid(&self) -> Option<u16> {
+        match self.presence {
+            Presence::Dfu => self.platform.usb_pid_dfu,
+            Presence::Firmware { .. } => self.platform.usb_pid_normal,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn info(&self) -> Option<DeviceInfo> {
+        Some(DeviceInfo {
+            vid: PARTICLE_VID,
+            pid: self.usb_pid()?,
+            port: self.port.clone(),
+            serial: Some(self.device_id.clone()),
+        })
+    }
+}
+
+/// A handle on one simulated board; clones share the board.
+#[derive(Clone)]
+pub struct SimArgon(pub(crate) Arc<Mutex<Board>>);
+
+impl SimArgon {
+    /// A blank board (factory bootloader only) that sits in DFU mode, seated on `port`.
+    pub fn blank(clock: Arc<dyn Clock>, port: &str, seed: u64, faults: Vec<Fault>) -> SimArgon {
+        let wrong_platform = faults.contains(&Fault::WrongPlatform);
+        let platform_name = if wrong_platform { "boron" } else { "argon" };
+        let platform =
+            Platform::by_name(platform_name).unwrap_or_else(|| unreachable!("built-in platform"));
+        let board = Board {
+            clock,
+            platform,
+            device_id: device_id_for(seed),
+            port: PortPath(port.to_string()),
+            internal: NorFlash::erased(INTERNAL_FLASH_SIZE, 4096),
+            external: NorFlash::erased(EXTERNAL_FLASH_SIZE, 4096),
+            dct: NorFlash::erased(DCT_SIZE, DCT_SIZE),
+            bootloader: None,
+            bootloader_version: FACTORY_BOOTLOADER_VERSION,
+            staged_bootloader: None,
+            presence: Presence::Dfu,
+            generation: 1,
+            dfu: DfuMachine::default(),
+            faults: faults
+                .into_iter()
+                .filter(|f| *f != Fault::WrongPlatform)
+                .collect(),
+            active_faults: Vec::new(),
+            timing: Timing::default(),
+            stats: SimStats::default(),
+            last_boot: None,
+            service: ServiceState::default(),
+        };
+        SimArgon(Arc::new(Mutex::new(board)))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Board> {
+        // A panic while holding the lock only happens in a failing test; keep the state.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes modules straight into flash, as if a previous bundle had been flashed, then
+    /// boots the board.
+    pub fn preload(&self, modules: &[Module]) {
+        let mut b = self.lock();
+        for m in modules {
+            if m.function() == ModuleFunction::Bootloader {
+                b.bootloader_version = m.version();
+                b.bootloader = Some(m.clone());
+                continue;
+            }
+            let at = m.image_address() as usize;
+            let image = m.image().to_vec();
+            for page in (at..at + image.len()).step_by(4096) {
+                b.internal.erase_page(page);
+            }
+            b.internal.program(at, &image);
+        }
+        let now = b.clock.now();
+        b.presence = Presence::Rebooting {
+            ready_at: now,
+            since: now,
+            into_dfu: false,
+        };
+        b.settle();
+    }
+
+    /// Takes the board out of the fixture.
+    pub fn unplug(&self) {
+        self.lock().unplug();
+    }
+
+    /// Seats the board again: power-on boot, and the faults that fired are cleared.
+    pub fn replug(&self) {
+        let mut b = self.lock();
+        b.active_faults.clear();
+        b.faults.clear();
+        b.dfu = DfuMachine::default();
+        b.service = ServiceState::default();
+        b.reset(false);
+        b.stats.resets -= 1;
+    }
+
+    /// Replaces the factory bootloader's version (an older board from the shelf).
+    pub fn set_factory_bootloader(&self, version: u16) {
+        let mut b = self.lock();
+        b.bootloader = None;
+        b.bootloader_version = version;
+    }
+
+    /// Arms more faults (they fire once).
+    pub fn arm(&self, faults: Vec<Fault>) {
+        self.lock().faults.extend(faults);
+    }
+
+    pub fn presence(&self) -> Presence {
+        let mut b = self.lock();
+        b.settle();
+        b.presence
+    }
+
+    pub fn device_id(&self) -> String {
+        self.lock().device_id.clone()
+    }
+
+    pub fn port(&self) -> PortPath {
+        self.lock().port.clone()
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.lock().stats.clone()
+    }
+
+    pub fn reset_stats(&self) {
+        self.lock().stats = SimStats::default();
+    }
+
+    pub fn last_boot(&self) -> Option<BootOutcome> {
+        let mut b = self.lock();
+        b.settle();
+        b.last_boot.clone()
+    }
+
+    /// Reads internal flash (for tests).
+    pub fn read_internal(&self, address: u32, len: usize) -> Option<Vec<u8>> {
+        self.lock()
+            .internal
+            .read(address as usize, len)
+            .map(<[u8]>::to_vec)
+    }
+}
+
+/// A stable, plausible 24-hex-digit device ID per seed.
+fn device_id_for(seed: u64) -> String {
+    let mixed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0x5bd1_e995;
+    format!("e00fce68{mixed:016x}")
+}

@@ -1,0 +1,118 @@
+//! Fault switches for simulated boards, named the same everywhere: `--sim=FAULT[,FAULT]`,
+//! scripts, tests. Each fires once (at its moment) and is gone after the board is re-seated,
+//! so a second attempt on the same board succeeds.
+
+use std::fmt;
+
+use crate::core::dfu::DfuState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Unplugged during the first module written by DFU.
+    Unplug,
+    /// Unplugged once this many data bytes were written by DFU.
+    UnplugAfter(u64),
+    /// Unplugged when the DFU state machine enters this state.
+    UnplugIn(DfuState),
+    /// Every DNLOAD stalls (from the first erase until re-seated).
+    Stall,
+    /// errWRITE on the block holding this address (or the first block written).
+    WriteError(Option<u32>),
+    /// The first erase never finishes: the device stays dfuDNBUSY.
+    SlowErase,
+    /// After leaving DFU the board never comes back on USB.
+    NoReenumerate,
+    /// The board is a Boron.
+    WrongPlatform,
+    /// One byte flips in flash after it was written.
+    Corrupt,
+}
+
+pub const FAULT_NAMES: &str =
+    "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
+slow-erase, no-reenumerate, wrong-platform, corrupt";
+
+impl Fault {
+    pub fn parse(word: &str) -> Result<Fault, String> {
+        let (name, arg) = match word.split_once(':') {
+            Some((n, a)) => (n.trim(), Some(a.trim())),
+            None => (word.trim(), None),
+        };
+        let number = |a: &str| -> Result<u64, String> {
+            let parsed = match a.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => a.parse(),
+            };
+            parsed.map_err(|_| format!("`{word}`: `{a}` is not a number"))
+        };
+        let fault = match (name, arg) {
+            ("unplug", None) => Fault::Unplug,
+            ("unplug-after", Some(a)) => Fault::UnplugAfter(number(a)?),
+            ("unplug-in", Some(a)) => Fault::UnplugIn(
+                DfuState::from_name(a)
+                    .ok_or_else(|| format!("`{word}`: unknown DFU state (e.g. dfuDNBUSY)"))?,
+            ),
+            ("stall", None) => Fault::Stall,
+            ("write-error", None) => Fault::WriteError(None),
+            ("write-error", Some(a)) => Fault::WriteError(Some(
+                u32::try_from(number(a)?).map_err(|_| format!("`{word}`: address too large"))?,
+            )),
+            ("slow-erase", None) => Fault::SlowErase,
+            ("no-reenumerate", None) => Fault::NoReenumerate,
+            ("wrong-platform", None) => Fault::WrongPlatform,
+            ("corrupt", None) => Fault::Corrupt,
+            _ => return Err(format!("unknown sim fault `{word}` (known: {FAULT_NAMES})")),
+        };
+        Ok(fault)
+    }
+
+    /// `unplug,write-error:0x30000` → faults; empty → none.
+    pub fn parse_list(list: &str) -> Result<Vec<Fault>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(Fault::parse)
+            .collect()
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Unplug => write!(f, "unplug"),
+            Fault::UnplugAfter(n) => write!(f, "unplug-after:{n}"),
+            Fault::UnplugIn(s) => write!(f, "unplug-in:{s}"),
+            Fault::Stall => write!(f, "stall"),
+            Fault::WriteError(None) => write!(f, "write-error"),
+            Fault::WriteError(Some(a)) => write!(f, "write-error:0x{a:x}"),
+            Fault::SlowErase => write!(f, "slow-erase"),
+            Fault::NoReenumerate => write!(f, "no-reenumerate"),
+            Fault::WrongPlatform => write!(f, "wrong-platform"),
+            Fault::Corrupt => write!(f, "corrupt"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_round_trips_through_its_name() {
+        let all =
+            "unplug,unplug-after:200000,unplug-in:dfuDNBUSY,stall,write-error,write-error:0x30000,\
+                   slow-erase,no-reenumerate,wrong-platform,corrupt";
+        let faults = Fault::parse_list(all).unwrap();
+        assert_eq!(faults.len(), 10);
+        let again: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
+        assert_eq!(Fault::parse_list(&again.join(",")).unwrap(), faults);
+    }
+
+    #[test]
+    fn unknown_words_are_refused_with_the_list() {
+        let e = Fault::parse("unplugg").unwrap_err();
+        assert!(e.contains("unplugg") && e.contains("no-reenumerate"), "{e}");
+        assert!(Fault::parse("unplug-after:lots").is_err());
+        assert!(Fault::parse("unplug-in:dfuNOPE").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Simulated hardware behind the same ports as the real thing: a faithful Argon (DFU
+//! bootloader, flash with NOR semantics and timing, Device OS control requests), and a virtual
+//! clock. `--sim` anywhere a board is expected.
+pub mod argon;
+pub mod bus;
+pub mod clock;
+pub mod fault;
+
+pub use argon::SimArgon;
+pub use bus::SimBus;
+pub use clock::VirtualClock;
+pub use fault::Fault;
