@@ -6,4 +6,5 @@ pub mod adapters;
 pub mod cli;
 pub mod core;
 pub mod ports;
+pub mod runtime;
 pub mod sim;

@@ -4,6 +4,10 @@ mod bundle_cmd;
 mod flash_cmd;
 mod inspect;
 mod progress;
+mod run_cmd;
+mod run_terminal;
+mod screenshot_cmd;
+mod service;
 mod usb_list;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +33,10 @@ enum Command {
     Bundle(bundle_cmd::BundleCommand),
     /// Flash one board (real or simulated) with a locked bundle
     Flash(flash_cmd::Args),
+    /// The station: flash and test seated boards (on hardware, or --sim)
+    Run(run_cmd::Args),
+    /// Render the OLED screens as PNG
+    Screenshot(screenshot_cmd::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -40,6 +48,8 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
         Command::Flash(args) => flash_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
+        Command::Screenshot(args) => screenshot_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -36,6 +36,17 @@ impl TerminalProgress {
 
     pub fn on_event(&mut self, event: &Event) {
         match event {
+            Event::Board {
+                device_id,
+                platform,
+            } => {
+                let id = device_id.as_deref().unwrap_or("unknown ID");
+                match &self.bar {
+                    Some(bar) => bar.println(format!("board {id} ({platform})")),
+                    None if self.enabled => log::info!("board {id} ({platform})"),
+                    None => {}
+                }
+            }
             Event::Stage { stage, detail } => {
                 let first_line = detail.lines().next().unwrap_or_default();
                 match &self.bar {

@@ -30,6 +30,12 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
+    /// The board was found: who it is, as early as it is known (records keep it even when
+    /// the unit fails later).
+    Board {
+        device_id: Option<String>,
+        platform: String,
+    },
     Stage {
         stage: Stage,
         detail: String,

@@ -2,6 +2,7 @@
 pub mod atomic_file;
 pub mod bundle;
 pub mod control;
+pub mod debounce;
 pub mod dfu;
 pub mod event;
 pub mod flash;
@@ -9,3 +10,5 @@ pub mod flash_map;
 pub mod module;
 pub mod operator_code;
 pub mod plan;
+pub mod station;
+pub mod ui;

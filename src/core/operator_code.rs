@@ -34,6 +34,8 @@ pub enum OperatorCode {
     NoReenumerate,
     /// After flashing, the board does not report the bundle's modules as present and valid.
     Verify,
+    /// The operator aborted the run from the menu.
+    Aborted,
 }
 
 impl OperatorCode {
@@ -54,6 +56,7 @@ impl OperatorCode {
             Control => "E-CONTROL",
             NoReenumerate => "E-REENUM",
             Verify => "E-VERIFY",
+            Aborted => "E-ABORTED",
         }
     }
 }

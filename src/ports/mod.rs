@@ -1,7 +1,11 @@
 //! The traits hardware hides behind. `core` talks to these; `adapters` implement them for real
 //! hardware and `sim` for simulated boards.
 pub mod clock;
+pub mod display;
+pub mod gpio;
 pub mod usb;
 
 pub use clock::Clock;
+pub use display::{Display, DisplayError};
+pub use gpio::{DigitalInput, GpioError, StationInputs};
 pub use usb::{ControlSetup, DeviceInfo, PortPath, UsbBus, UsbDevice, UsbError};

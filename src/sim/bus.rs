@@ -20,15 +20,20 @@ impl SimBus {
 
 impl UsbBus for SimBus {
     fn list(&mut self) -> Result<Vec<DeviceInfo>, UsbError> {
-        Ok(self
+        let found = self
             .boards
             .iter()
             .filter_map(|b| {
-                let mut board = b.lock();
-                board.settle();
-                board.info()
+                let info = {
+                    let mut board = b.lock();
+                    board.settle();
+                    board.info()
+                };
+                b.pay();
+                info
             })
-            .collect())
+            .collect();
+        Ok(found)
     }
 
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn UsbDevice>, UsbError> {
@@ -63,14 +68,19 @@ impl SimHandle {
         data_len: usize,
         f: impl FnOnce(&mut super::argon::Board) -> Result<T, UsbError>,
     ) -> Result<T, UsbError> {
-        let mut board = self.board.lock();
-        board.settle();
-        if board.generation != self.generation {
-            return Err(UsbError::NoDevice);
-        }
-        let cost = board.timing.transfer(data_len);
-        board.spend(cost);
-        f(&mut board)
+        let result = {
+            let mut board = self.board.lock();
+            board.settle();
+            if board.generation != self.generation {
+                Err(UsbError::NoDevice)
+            } else {
+                let cost = board.timing.transfer(data_len);
+                board.spend(cost);
+                f(&mut board)
+            }
+        };
+        self.board.pay();
+        result
     }
 }
 

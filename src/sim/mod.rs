@@ -5,6 +5,7 @@ pub mod argon;
 pub mod bus;
 pub mod clock;
 pub mod fault;
+pub mod scheduler;
 
 pub use argon::SimArgon;
 pub use bus::SimBus;

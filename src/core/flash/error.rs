@@ -34,6 +34,8 @@ pub enum FlashError {
     Region(String),
     #[error("after flashing, the board reports: {}", .0.join("; "))]
     Verify(Vec<String>),
+    #[error("aborted by the operator")]
+    Aborted,
 }
 
 impl FlashError {
@@ -51,6 +53,7 @@ impl FlashError {
             FlashError::Open { .. } => C::NoBoard,
             FlashError::Region(_) => C::Region,
             FlashError::Verify(_) => C::Verify,
+            FlashError::Aborted => C::Aborted,
             FlashError::Control { source, .. } if source.is_gone() => C::Unplugged,
             FlashError::Control { .. } => C::Control,
             FlashError::Dfu { source, .. } => dfu_code(source),
@@ -64,15 +67,20 @@ impl FlashError {
             FlashError::WrongPlatform { board, .. } => format!("board is {board}"),
             FlashError::NoReenumerate { .. } => "no USB after reset".into(),
             FlashError::Unplugged { .. } => "board unplugged".into(),
-            FlashError::Dfu { module, source } => match source {
-                DfuError::Device { status, .. } => format!("{module}: {status}"),
-                DfuError::PollTimeout { .. } => format!("{module}: timeout"),
-                _ => format!("{module}: DFU error"),
-            },
+            FlashError::Dfu { module, source } => {
+                // `system-part#1 v1502` → `system-part`: the reason line has 21 characters.
+                let what = module.split('#').next().unwrap_or(module);
+                match source {
+                    DfuError::Device { status, .. } => format!("{status} {what}"),
+                    DfuError::PollTimeout { .. } => format!("timeout {what}"),
+                    _ => format!("DFU error {what}"),
+                }
+            }
             FlashError::Control { during, .. } => format!("{during} failed"),
             FlashError::Open { .. } => "cannot open USB".into(),
             FlashError::Region(_) => "region not owned".into(),
             FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),
+            FlashError::Aborted => "aborted".into(),
         }
     }
 }

@@ -10,6 +10,8 @@ pub use board::{look, wait_for, FoundBoard, Mode};
 pub use error::FlashError;
 
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::bundle::{Bundle, BundleModule};
@@ -29,6 +31,9 @@ pub struct FlashOptions {
     pub reenumerate_timeout: Duration,
     /// Plan only; write nothing.
     pub dry_run: bool,
+    /// Set by the operator's abort; checked between stages and modules, so a module is never
+    /// left half-erased by the abort itself.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for FlashOptions {
@@ -38,6 +43,7 @@ impl Default for FlashOptions {
             find_timeout: Duration::from_secs(5),
             reenumerate_timeout: Duration::from_secs(20),
             dry_run: false,
+            cancel: None,
         }
     }
 }
@@ -69,6 +75,13 @@ pub struct Flasher<'a> {
 }
 
 impl Flasher<'_> {
+    fn check_cancel(&self) -> Result<(), FlashError> {
+        match &self.options.cancel {
+            Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
+            _ => Ok(()),
+        }
+    }
+
     pub fn run(&mut self, events: EventSink<'_>) -> Result<FlashReport, FlashError> {
         let started = self.clock.now();
         events(stage(Stage::FindBoard, format!("USB port {}", self.port)));
@@ -86,6 +99,10 @@ impl Flasher<'_> {
                 bundle: self.bundle.platform.name.into(),
             });
         }
+        events(Event::Board {
+            device_id: found.info.serial.as_ref().map(|s| s.to_lowercase()),
+            platform: found.platform.name.into(),
+        });
         let mut report = FlashReport {
             device_id: found.info.serial.as_ref().map(|s| s.to_lowercase()),
             platform: found.platform.name.into(),
@@ -100,6 +117,7 @@ impl Flasher<'_> {
         let mut mode = found.mode;
         let mut written: Vec<(u8, u8)> = Vec::new();
         for round in 0..MAX_ROUNDS {
+            self.check_cancel()?;
             let view = self.view(mode, &mut report, events)?;
             let plan = FlashPlan::build(self.bundle, &view);
             if round == 0 {
@@ -190,6 +208,7 @@ impl Flasher<'_> {
         events: EventSink<'_>,
     ) -> Result<Mode, FlashError> {
         for m in modules {
+            self.check_cancel()?;
             let label = m.module.label();
             events(stage(Stage::Bootloader, label.clone()));
             let mut device = self.open()?;
@@ -263,6 +282,11 @@ impl Flasher<'_> {
             DfuSession::open(device.as_mut(), self.clock, 0, self.options.dfu.clone())
                 .map_err(|e| gone("DFU session", e))?;
         for m in modules {
+            if let Err(e) = self.check_cancel() {
+                // Leave DFU so the board is not left waiting in the bootloader.
+                let _ = session.leave();
+                return Err(e);
+            }
             let label = m.module.label();
             events(stage(Stage::Dfu, label.clone()));
             let image = m.module.image();

@@ -78,17 +78,27 @@ pub(crate) struct Board {
     pub(crate) stats: SimStats,
     pub(crate) last_boot: Option<BootOutcome>,
     pub(crate) service: ServiceState,
+    /// Time spent but not yet slept.
+    pub(crate) debt: Duration,
+    /// When the board will be pulled out of the fixture (a scripted unseat).
+    pub(crate) unplug_at: Option<Duration>,
 }
 
 impl Board {
-    /// Charges board time to the clock.
+    /// Charges board time. The time passes on the clock once the board's lock is released
+    /// (`SimArgon::pay`), so a scheduler that blocks a sleeping thread never blocks it while
+    /// it holds the board.
     pub(crate) fn spend(&mut self, d: Duration) {
         self.stats.device_busy += d;
-        self.clock.sleep(d);
+        self.debt += d;
     }
 
-    /// Resolves a reset whose time has come: the board boots and enumerates.
+    /// Resolves what time has brought: a scheduled unseat, or a reset whose boot is done.
     pub(crate) fn settle(&mut self) {
+        if self.unplug_at.is_some_and(|at| self.clock.now() >= at) {
+            self.unplug_at = None;
+            self.unplug();
+        }
         if let Presence::Rebooting {
             ready_at,
             since,
@@ -213,6 +223,8 @@ impl SimArgon {
             stats: SimStats::default(),
             last_boot: None,
             service: ServiceState::default(),
+            debt: Duration::ZERO,
+            unplug_at: None,
         };
         SimArgon(Arc::new(Mutex::new(board)))
     }
@@ -222,6 +234,22 @@ impl SimArgon {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Lets the time the board has spent pass on the clock, outside the board's lock.
+    pub(crate) fn pay(&self) {
+        let (clock, debt) = {
+            let mut b = self.lock();
+            (b.clock.clone(), std::mem::take(&mut b.debt))
+        };
+        if !debt.is_zero() {
+            clock.sleep(debt);
+        }
+    }
+
+    /// Schedules the board's removal from the fixture at `at` on its clock.
+    pub fn unplug_at(&self, at: Duration) {
+        self.lock().unplug_at = Some(at);
     }
 
     /// Writes modules straight into flash, as if a previous bundle had been flashed, then
@@ -262,6 +290,7 @@ impl SimArgon {
         b.faults.clear();
         b.dfu = DfuMachine::default();
         b.service = ServiceState::default();
+        b.unplug_at = None;
         b.reset(false);
         b.stats.resets -= 1;
     }

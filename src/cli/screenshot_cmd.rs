@@ -1,0 +1,61 @@
+//! `flashline screenshot`: the OLED as PNG, from a UI state file or every sample screen.
+
+use anyhow::{bail, Context, Result};
+use embedded_graphics::pixelcolor::BinaryColor;
+use embedded_graphics::prelude::*;
+use embedded_graphics_simulator::{BinaryColorTheme, OutputSettingsBuilder, SimulatorDisplay};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::core::ui::{render, samples, UiState, HEIGHT, WIDTH};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A UI state as JSON (see `core::ui::UiState`)
+    #[arg(long, conflicts_with = "all")]
+    state: Option<PathBuf>,
+    /// Output PNG (with --state)
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Write every screen as DIR/NAME.png
+    #[arg(long, value_name = "DIR")]
+    all: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if let Some(dir) = &args.all {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, ui) in samples() {
+            let path = dir.join(format!("{name}.png"));
+            save(&ui, &path)?;
+            println!("{}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(state), Some(output)) = (&args.state, &args.output) else {
+        bail!("give --state FILE -o X.png, or --all DIR");
+    };
+    let text =
+        std::fs::read_to_string(state).with_context(|| format!("reading {}", state.display()))?;
+    let ui: UiState = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a UI state", state.display()))?;
+    save(&ui, output)?;
+    println!("{}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scaled ×4 with the OLED's look (light pixels on black).
+fn save(ui: &UiState, path: &Path) -> Result<()> {
+    let mut display = SimulatorDisplay::<BinaryColor>::new(Size::new(WIDTH, HEIGHT));
+    let Ok(()) = render(ui, &mut display);
+    let settings = OutputSettingsBuilder::new()
+        .scale(4)
+        .pixel_spacing(0)
+        .theme(BinaryColorTheme::OledWhite)
+        .build();
+    display
+        .to_rgb_output_image(&settings)
+        .save_png(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The station's brain: slots, buttons, fixture switches, menu, counters → what to do next
+//! and what the OLED shows. Pure: inputs and job results come in with a time, commands go out;
+//! `runtime` does the threads and hardware.
+
+mod slot;
+
+pub use slot::{JobUpdate, Verdict};
+
+use serde::Deserialize;
+use std::time::Duration;
+
+use super::debounce::ButtonEvent;
+use super::ui::{BundleLabel, Counters, MenuView, Notice, Screen, SlotView, UiState};
+use slot::{Phase, Slot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A fixture switch closed (debounced).
+    Seated(usize),
+    /// A fixture switch opened.
+    Removed(usize),
+    Start,
+    Func(ButtonEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    StartJob(usize),
+    AbortJob(usize),
+    ImportBundle,
+    ExportRecords,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StationOptions {
+    /// Start flashing as soon as a fixture closes (otherwise wait for START).
+    #[serde(default = "yes")]
+    pub auto_start: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for StationOptions {
+    fn default() -> Self {
+        StationOptions { auto_start: true }
+    }
+}
+
+const MENU: [&str; 4] = ["abort", "import bundle", "export records", "close"];
+
+pub struct Station {
+    slots: Vec<Slot>,
+    options: StationOptions,
+    bundle: Option<BundleLabel>,
+    counters: Counters,
+    screen: Screen,
+    menu: Option<usize>,
+    notice: Option<(Notice, Duration)>,
+}
+
+impl Station {
+    pub fn new(
+        slot_names: &[String],
+        options: StationOptions,
+        bundle: Option<BundleLabel>,
+    ) -> Self {
+        Station {
+            slots: slot_names.iter().map(|n| Slot::new(n)).collect(),
+            options,
+            bundle,
+            counters: Counters::default(),
+            screen: Screen::Status,
+            menu: None,
+            notice: None,
+        }
+    }
+
+    pub fn set_bundle(&mut self, bundle: Option<BundleLabel>) {
+        self.bundle = bundle;
+    }
+
+    pub fn set_counters(&mut self, counters: Counters) {
+        self.counters = counters;
+    }
+
+    /// Shows a message over everything until `until`.
+    pub fn notify(&mut self, title: &str, lines: Vec<String>, until: Duration) {
+        self.notice = Some((
+            Notice {
+                title: title.into(),
+                lines,
+            },
+            until,
+        ));
+    }
+
+    pub fn handle(&mut self, input: Input, now: Duration) -> Vec<Command> {
+        match input {
+            Input::Seated(i) => {
+                let Some(slot) = self.slots.get_mut(i) else {
+                    return vec![];
+                };
+                slot.present = true;
+                if !slot.is_running() {
+                    slot.phase = Phase::Ready;
+                    if self.options.auto_start {
+                        return self.start(i, now);
+                    }
+                }
+                vec![]
+            }
+            Input::Removed(i) => {
+                let Some(slot) = self.slots.get_mut(i) else {
+                    return vec![];
+                };
+                slot.present = false;
+                match slot.phase {
+                    // A running job finds the board gone by itself and ends in Fail.
+                    Phase::Running { .. } => {}
+                    // A verdict stays on screen until the next board is seated.
+                    Phase::Done(_) => {}
+                    _ => slot.phase = Phase::Idle,
+                }
+                vec![]
+            }
+            Input::Start => {
+                if self.menu.take().is_some() {
+                    return vec![];
+                }
+                let startable = self
+                    .slots
+                    .iter()
+                    .position(|s| s.present && s.is_startable());
+                startable.map(|i| self.start(i, now)).unwrap_or_default()
+            }
+            Input::Func(ButtonEvent::Short) => {
+                if self.notice.take().is_some() {
+                    return vec![];
+                }
+                match &mut self.menu {
+                    Some(selected) => *selected = (*selected + 1) % MENU.len(),
+                    None => self.screen = self.screen.next(),
+                }
+                vec![]
+            }
+            Input::Func(ButtonEvent::Long) => match self.menu.take() {
+                None => {
+                    self.menu = Some(0);
+                    vec![]
+                }
+                Some(0) => (0..self.slots.len())
+                    .filter(|i| self.slots[*i].is_running())
+                    .map(Command::AbortJob)
+                    .collect(),
+                Some(1) => vec![Command::ImportBundle],
+                Some(2) => vec![Command::ExportRecords],
+                Some(_) => vec![],
+            },
+        }
+    }
+
+    fn start(&mut self, i: usize, now: Duration) -> Vec<Command> {
+        if self.bundle.is_none() {
+            self.notify(
+                "NO BUNDLE",
+                vec!["nothing to flash".into()],
+                now + Duration::from_secs(3),
+            );
+            return vec![];
+        }
+        self.slots[i].phase = Phase::Running {
+            started: now,
+            update: JobUpdate::starting(),
+        };
+        self.screen = Screen::Status;
+        vec![Command::StartJob(i)]
+    }
+
+    pub fn job_update(&mut self, i: usize, update: JobUpdate) {
+        if let Some(Phase::Running {
+            update: current, ..
+        }) = self.slots.get_mut(i).map(|s| &mut s.phase)
+        {
+            *current = update;
+        }
+    }
+
+    pub fn job_done(&mut self, i: usize, verdict: Verdict) {
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        match verdict {
+            Verdict::Pass { .. } => self.counters.pass += 1,
+            Verdict::Fail { .. } => self.counters.fail += 1,
+        }
+        slot.phase = Phase::Done(verdict);
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.slots.iter().any(Slot::is_running)
+    }
+
+    pub fn slot_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn ui(&self, now: Duration) -> UiState {
+        UiState {
+            bundle: self.bundle.clone(),
+            slots: self
+                .slots
+                .iter()
+                .map(|s| SlotView {
+                    name: s.name.clone(),
+                    phase: s.view(now),
+                })
+                .collect(),
+            counters: self.counters,
+            screen: self.screen,
+            menu: self.menu.map(|selected| MenuView {
+                items: MENU.iter().map(|s| s.to_string()).collect(),
+                selected,
+            }),
+            notice: self
+                .notice
+                .as_ref()
+                .filter(|(_, until)| now < *until)
+                .map(|(n, _)| n.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

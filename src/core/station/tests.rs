@@ -1,0 +1,97 @@
+use super::*;
+
+fn s(secs: u64) -> Duration {
+    Duration::from_secs(secs)
+}
+
+fn station(auto_start: bool) -> Station {
+    let label = BundleLabel {
+        name: "b".into(),
+        version: "1".into(),
+        lock_hash: String::new(),
+        platform: "argon".into(),
+    };
+    Station::new(
+        &["A".into(), "B".into()],
+        StationOptions { auto_start },
+        Some(label),
+    )
+}
+
+#[test]
+fn seating_a_board_starts_it_when_auto_start_is_on() {
+    let mut st = station(true);
+    assert_eq!(
+        st.handle(Input::Seated(1), s(0)),
+        vec![Command::StartJob(1)]
+    );
+    assert!(st.any_running());
+    assert!(matches!(
+        st.ui(s(5)).slots[1].phase,
+        crate::core::ui::SlotPhase::Working { elapsed_s: 5, .. }
+    ));
+}
+
+#[test]
+fn start_starts_the_first_seated_slot() {
+    let mut st = station(false);
+    assert!(st.handle(Input::Seated(0), s(0)).is_empty());
+    assert_eq!(st.handle(Input::Start, s(1)), vec![Command::StartJob(0)]);
+    assert!(
+        st.handle(Input::Start, s(2)).is_empty(),
+        "nothing else is seated"
+    );
+}
+
+#[test]
+fn a_verdict_stays_until_the_next_board_and_counts() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.handle(Input::Removed(0), s(3));
+    st.job_done(
+        0,
+        Verdict::Fail {
+            code: "E-UNPLUGGED".into(),
+            reason: "board unplugged".into(),
+        },
+    );
+    let ui = st.ui(s(4));
+    assert!(
+        matches!(&ui.slots[0].phase, crate::core::ui::SlotPhase::Fail { code, .. } if code == "E-UNPLUGGED")
+    );
+    assert_eq!(ui.counters.fail, 1);
+    assert_eq!(
+        st.handle(Input::Seated(0), s(10)),
+        vec![Command::StartJob(0)]
+    );
+}
+
+#[test]
+fn func_cycles_screens_and_the_long_press_menu_aborts() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.handle(Input::Func(ButtonEvent::Short), s(1));
+    assert_eq!(st.ui(s(1)).screen, Screen::Counters);
+    st.handle(Input::Func(ButtonEvent::Long), s(2));
+    assert_eq!(st.ui(s(2)).menu.unwrap().selected, 0);
+    assert_eq!(
+        st.handle(Input::Func(ButtonEvent::Long), s(3)),
+        vec![Command::AbortJob(0)]
+    );
+    assert!(st.ui(s(3)).menu.is_none());
+    st.handle(Input::Func(ButtonEvent::Long), s(4));
+    st.handle(Input::Func(ButtonEvent::Short), s(5));
+    st.handle(Input::Func(ButtonEvent::Short), s(6));
+    assert_eq!(
+        st.handle(Input::Func(ButtonEvent::Long), s(7)),
+        vec![Command::ExportRecords]
+    );
+}
+
+#[test]
+fn without_a_bundle_nothing_starts_and_the_screen_says_so() {
+    let mut st = Station::new(&["A".into()], StationOptions::default(), None);
+    assert!(st.handle(Input::Seated(0), s(0)).is_empty());
+    assert_eq!(st.ui(s(1)).notice.unwrap().title, "NO BUNDLE");
+    assert!(st.ui(s(5)).notice.is_none());
+}

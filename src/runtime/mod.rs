@@ -1,0 +1,195 @@
+//! The station service: one main loop for hardware, the interactive simulator and scripted
+//! runs alike. Each tick it samples the inputs, lets the station decide, starts or aborts slot
+//! jobs, collects their progress and verdicts, and redraws the display when it changed.
+//! Only the clock, the inputs, the boards and the driver differ between the three.
+
+mod inputs;
+mod job;
+pub mod script;
+pub mod sim_world;
+
+pub use inputs::DebouncedInputs;
+pub use job::{JobMsg, UnitResult};
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::bundle::Bundle;
+use crate::core::station::{Command, Station};
+use crate::core::ui::{frame_of, Frame, UiState};
+use crate::ports::{Clock, Display, PortPath, UsbBus};
+use job::Job;
+
+/// Where a slot's job finds its board.
+pub trait Boards: Send {
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)>;
+}
+
+/// How job threads are started: plain threads on hardware, scheduled workers on virtual time.
+pub trait Spawner {
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>);
+}
+
+pub struct OsThreads;
+
+impl Spawner for OsThreads {
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
+        std::thread::spawn(job);
+    }
+}
+
+impl Spawner for crate::sim::scheduler::VirtualScheduler {
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) {
+        crate::sim::scheduler::VirtualScheduler::spawn(self, job);
+    }
+}
+
+/// What happens each tick besides the station itself: a script, the keyboard, signals.
+pub trait Driver {
+    /// Called first in every tick. Returns false to stop the loop (once no job runs).
+    fn tick(&mut self, now: Duration, station: &mut Station) -> bool;
+    /// Called when the picture changed.
+    fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
+    /// Called with each finished unit.
+    fn unit(&mut self, _unit: &UnitResult) {}
+}
+
+pub struct Runtime {
+    pub clock: Arc<dyn Clock>,
+    pub spawner: Box<dyn Spawner>,
+    pub inputs: DebouncedInputs,
+    pub display: Option<Box<dyn Display>>,
+    pub boards: Box<dyn Boards>,
+    pub bundle: Option<Arc<Bundle>>,
+    pub station: Station,
+    pub tick: Duration,
+}
+
+pub struct RunSummary {
+    pub units: Vec<UnitResult>,
+}
+
+impl Runtime {
+    pub fn run(mut self, driver: &mut dyn Driver) -> RunSummary {
+        let (tx, rx) = channel();
+        let mut cancels: Vec<Option<Arc<AtomicBool>>> = vec![None; self.station.slot_names().len()];
+        let mut units = Vec::new();
+        let mut last_frame: Option<Frame> = None;
+        let mut display_retry_at = Duration::ZERO;
+        let mut stopping = false;
+        loop {
+            let now = self.clock.now();
+            if !stopping && !driver.tick(now, &mut self.station) {
+                stopping = true;
+            }
+            if stopping {
+                for c in cancels.iter().flatten() {
+                    c.store(true, Ordering::SeqCst);
+                }
+            }
+            for input in self.inputs.sample(now) {
+                for command in self.station.handle(input, now) {
+                    self.execute(command, &mut cancels, &tx);
+                }
+            }
+            self.collect(&rx, &mut cancels, &mut units, driver);
+            let ui = self.station.ui(now);
+            let frame = frame_of(&ui);
+            if last_frame.as_ref() != Some(&frame) {
+                driver.frame(&ui, &frame);
+                self.show(&frame, now, &mut display_retry_at);
+                last_frame = Some(frame);
+            }
+            if stopping && !self.station.any_running() {
+                break;
+            }
+            self.clock.sleep(self.tick);
+        }
+        RunSummary { units }
+    }
+
+    fn execute(
+        &mut self,
+        command: Command,
+        cancels: &mut [Option<Arc<AtomicBool>>],
+        tx: &Sender<JobMsg>,
+    ) {
+        match command {
+            Command::StartJob(slot) => {
+                let name = self.station.slot_names()[slot].clone();
+                let (Some(bundle), Some((bus, port))) =
+                    (self.bundle.clone(), self.boards.bus_for(slot))
+                else {
+                    log::error!("slot {name}: cannot start (no bundle or no USB)");
+                    return;
+                };
+                log::info!(
+                    "slot {name}: flashing {} {} on {port}",
+                    bundle.name,
+                    bundle.version
+                );
+                let cancel = Arc::new(AtomicBool::new(false));
+                cancels[slot] = Some(cancel.clone());
+                let job = Job {
+                    slot,
+                    slot_name: name,
+                    bus,
+                    port,
+                    bundle,
+                    clock: self.clock.clone(),
+                    cancel,
+                    messages: tx.clone(),
+                };
+                self.spawner.spawn(Box::new(move || job.run()));
+            }
+            Command::AbortJob(slot) => {
+                if let Some(c) = &cancels[slot] {
+                    log::warn!("slot {}: abort requested", self.station.slot_names()[slot]);
+                    c.store(true, Ordering::SeqCst);
+                }
+            }
+            Command::ImportBundle | Command::ExportRecords => {
+                let until = self.clock.now() + Duration::from_secs(3);
+                self.station
+                    .notify("NO STICK", vec!["no USB stick found".into()], until);
+            }
+        }
+    }
+
+    fn collect(
+        &mut self,
+        rx: &Receiver<JobMsg>,
+        cancels: &mut [Option<Arc<AtomicBool>>],
+        units: &mut Vec<UnitResult>,
+        driver: &mut dyn Driver,
+    ) {
+        for msg in rx.try_iter() {
+            match msg {
+                JobMsg::Update(slot, update) => self.station.job_update(slot, update),
+                JobMsg::Done(slot, unit) => {
+                    cancels[slot] = None;
+                    self.station.job_done(slot, unit.verdict());
+                    driver.unit(&unit);
+                    units.push(unit);
+                }
+            }
+        }
+    }
+
+    /// Shows a frame; a display that fails is logged and retried every 10 s, and the station
+    /// keeps working without it.
+    fn show(&mut self, frame: &Frame, now: Duration, retry_at: &mut Duration) {
+        let Some(display) = self.display.as_mut() else {
+            return;
+        };
+        if now < *retry_at {
+            return;
+        }
+        if let Err(e) = display.show(frame) {
+            log::error!("{e}; retrying in 10 s");
+            *retry_at = now + Duration::from_secs(10);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The simulated station: boards that appear in fixtures when seated, fixture switches and
+//! buttons as simulated pins, driven by a script or the keyboard.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::Boards;
+use crate::core::module::Module;
+use crate::ports::{Clock, DigitalInput, GpioError, PortPath, StationInputs, UsbBus};
+use crate::sim::{Fault, SimArgon, SimBus};
+
+#[derive(Clone, Default)]
+pub struct SimPin(Arc<AtomicBool>);
+
+impl SimPin {
+    pub fn set(&self, active: bool) {
+        self.0.store(active, Ordering::SeqCst)
+    }
+}
+
+impl DigitalInput for SimPin {
+    fn is_active(&mut self) -> Result<bool, GpioError> {
+        Ok(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimButton {
+    Start,
+    Func,
+}
+
+pub struct SimSlot {
+    pub name: String,
+    pub faults: Vec<Fault>,
+    pub preload: Vec<Module>,
+    seats: u64,
+    fixture: SimPin,
+}
+
+impl SimSlot {
+    pub fn new(name: &str, faults: Vec<Fault>, preload: Vec<Module>) -> Self {
+        SimSlot {
+            name: name.into(),
+            faults,
+            preload,
+            seats: 0,
+            fixture: SimPin::default(),
+        }
+    }
+}
+
+pub struct SimWorld {
+    clock: Arc<dyn Clock>,
+    slots: Vec<SimSlot>,
+    boards: Arc<Mutex<Vec<Option<SimArgon>>>>,
+    start: SimPin,
+    func: SimPin,
+    releases: Vec<(Duration, SimButton)>,
+}
+
+impl SimWorld {
+    pub fn new(clock: Arc<dyn Clock>, slots: Vec<SimSlot>) -> Self {
+        let boards = Arc::new(Mutex::new(vec![None; slots.len()]));
+        SimWorld {
+            clock,
+            slots,
+            boards,
+            start: SimPin::default(),
+            func: SimPin::default(),
+            releases: Vec::new(),
+        }
+    }
+
+    pub fn slot_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn slot_index(&self, name: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.name == name)
+    }
+
+    fn boards(&self) -> std::sync::MutexGuard<'_, Vec<Option<SimArgon>>> {
+        self.boards.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new unit goes into the fixture: a fresh board (the slot's faults on its first one).
+    pub fn seat(&mut self, i: usize) {
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        let faults = if slot.seats == 0 {
+            slot.faults.clone()
+        } else {
+            Vec::new()
+        };
+        let seed = (i as u64 + 1) * 1000 + slot.seats;
+        slot.seats += 1;
+        let board = SimArgon::blank(
+            self.clock.clone(),
+            &format!("sim-{}", slot.name),
+            seed,
+            faults,
+        );
+        if !slot.preload.is_empty() {
+            board.preload(&slot.preload);
+        }
+        slot.fixture.set(true);
+        let mut boards = self.boards();
+        if let Some(old) = boards[i].replace(board) {
+            old.unplug();
+        }
+        log::debug!("sim: board seated in slot {}", self.slots[i].name);
+    }
+
+    pub fn unseat(&mut self, i: usize) {
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        slot.fixture.set(false);
+        if let Some(board) = self.boards()[i].take() {
+            board.unplug();
+        }
+        log::debug!("sim: board removed from slot {}", slot.name);
+    }
+
+    pub fn toggle_seat(&mut self, i: usize) {
+        if i < self.slots.len() {
+            if self.boards()[i].is_some() {
+                self.unseat(i)
+            } else {
+                self.seat(i)
+            }
+        }
+    }
+
+    pub fn press(&mut self, button: SimButton, now: Duration, hold: Duration) {
+        self.pin(button).set(true);
+        self.releases.push((now + hold, button));
+    }
+
+    fn pin(&self, button: SimButton) -> &SimPin {
+        match button {
+            SimButton::Start => &self.start,
+            SimButton::Func => &self.func,
+        }
+    }
+
+    /// Releases buttons whose hold time is over.
+    pub fn tick(&mut self, now: Duration) {
+        let (due, later): (Vec<_>, Vec<_>) =
+            self.releases.drain(..).partition(|(at, _)| *at <= now);
+        self.releases = later;
+        for (_, b) in due {
+            self.pin(b).set(false);
+        }
+    }
+
+    pub fn inputs(&self) -> StationInputs {
+        StationInputs {
+            start: Box::new(self.start.clone()),
+            func: Box::new(self.func.clone()),
+            fixtures: self
+                .slots
+                .iter()
+                .map(|s| Some(Box::new(s.fixture.clone()) as Box<dyn DigitalInput>))
+                .collect(),
+        }
+    }
+
+    pub fn board_access(&self) -> SimBoards {
+        SimBoards(self.boards.clone())
+    }
+}
+
+/// What a job on a simulated slot talks to: the board seated there when it started.
+pub struct SimBoards(Arc<Mutex<Vec<Option<SimArgon>>>>);
+
+impl Boards for SimBoards {
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
+        let boards = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let board = boards.get(slot)?.clone()?;
+        let port = board.port();
+        Some((Box::new(SimBus::new(vec![board])), port))
+    }
+}
