@@ -41,9 +41,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
+    init_logging();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
@@ -64,4 +62,19 @@ pub fn main() -> ExitCode {
 pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// To journald when systemd runs us (it sets JOURNAL_STREAM), to stderr otherwise.
+fn init_logging() {
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journal) = systemd_journal_logger::JournalLog::new() {
+            if journal.install().is_ok() {
+                log::set_max_level(log::LevelFilter::Info);
+                return;
+            }
+        }
+    }
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
 }

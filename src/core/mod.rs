@@ -1,6 +1,7 @@
 //! The pure core: formats, protocols and state machines. No hardware, no wall clock.
 pub mod atomic_file;
 pub mod bundle;
+pub mod config;
 pub mod control;
 pub mod debounce;
 pub mod dfu;

@@ -1,0 +1,220 @@
+//! `/etc/flashline/station.toml`: the station's hardware and paths (design §2). Every error
+//! names the file and the key.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+use super::station::StationOptions;
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Names this station in records (several stations may export to one place).
+    #[serde(default = "default_station_name")]
+    pub station: String,
+    #[serde(default)]
+    pub display: DisplayConfig,
+    pub buttons: ButtonConfig,
+    #[serde(default)]
+    pub paths: PathsConfig,
+    #[serde(default)]
+    pub stick: StickConfig,
+    #[serde(flatten)]
+    pub options: StationOptions,
+    #[serde(rename = "slot")]
+    pub slots: Vec<SlotConfig>,
+}
+
+fn default_station_name() -> String {
+    "station-1".into()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayConfig {
+    pub i2c: String,
+    pub address: u8,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        DisplayConfig {
+            i2c: "/dev/i2c-1".into(),
+            address: 0x3C,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonConfig {
+    /// BCM pin numbers.
+    pub start: u8,
+    pub func: u8,
+    #[serde(default = "yes")]
+    pub active_low: bool,
+    #[serde(default = "default_debounce")]
+    pub debounce_ms: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_debounce() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    /// One directory per imported bundle and the `active` link.
+    pub bundles: PathBuf,
+    pub records: PathBuf,
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig {
+            bundles: "/var/lib/flashline/bundles".into(),
+            records: "/var/lib/flashline/records.db".into(),
+        }
+    }
+}
+
+impl PathsConfig {
+    pub fn active_bundle(&self) -> PathBuf {
+        self.bundles.join("active")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StickConfig {
+    pub mount: PathBuf,
+    pub pubkey: PathBuf,
+}
+
+impl Default for StickConfig {
+    fn default() -> Self {
+        StickConfig {
+            mount: "/media/flashline-stick".into(),
+            pubkey: "/etc/flashline/bundle.pub".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SlotConfig {
+    pub name: String,
+    /// USB port path of the fixture's cable, e.g. `1-1.2`.
+    pub usb_port: String,
+    pub fixture_pin: Option<u8>,
+    #[serde(default = "yes")]
+    pub fixture_active_low: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl StationConfig {
+    pub fn load(path: &Path) -> Result<StationConfig, ConfigError> {
+        let err = |reason: String| ConfigError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        Self::parse(&text).map_err(err)
+    }
+
+    pub fn parse(text: &str) -> Result<StationConfig, String> {
+        let config: StationConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.slots.is_empty() || self.slots.len() > 8 {
+            return Err("key `slot`: between 1 and 8 slots".into());
+        }
+        let mut pins = vec![
+            ("buttons.start", self.buttons.start),
+            ("buttons.func", self.buttons.func),
+        ];
+        for (i, s) in self.slots.iter().enumerate() {
+            if self.slots[..i].iter().any(|o| o.name == s.name) {
+                return Err(format!("key `slot.name`: `{}` is used twice", s.name));
+            }
+            if self.slots[..i].iter().any(|o| o.usb_port == s.usb_port) {
+                return Err(format!(
+                    "key `slot.usb_port`: `{}` is used twice",
+                    s.usb_port
+                ));
+            }
+            if let Some(p) = s.fixture_pin {
+                pins.push(("slot.fixture_pin", p));
+            }
+        }
+        for (i, (key, pin)) in pins.iter().enumerate() {
+            if *pin > 27 {
+                return Err(format!(
+                    "key `{key}`: BCM pin {pin} does not exist (0..=27)"
+                ));
+            }
+            if let Some((other, _)) = pins[..i].iter().find(|(_, p)| p == pin) {
+                return Err(format!("key `{key}`: BCM pin {pin} is also `{other}`"));
+            }
+        }
+        if self.display.address > 0x7F {
+            return Err(format!(
+                "key `display.address`: 0x{:x} is not a 7-bit I2C address",
+                self.display.address
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../systemd/station.toml");
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let c = StationConfig::parse(EXAMPLE).unwrap();
+        assert_eq!(c.slots[0].usb_port, "1-1.2");
+        assert_eq!(c.display.address, 0x3C);
+        assert!(c.options.auto_start);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let with = |extra: &str| format!("buttons = {{ start = 17, func = 27 }}\n{extra}");
+        let e = StationConfig::parse(&with(
+            "[[slot]]\nname = \"A\"\nusb_port = \"1-1\"\nfixture_pin = 17\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("slot.fixture_pin") && e.contains("buttons.start"),
+            "{e}"
+        );
+        let e = StationConfig::parse(&with(
+            "[[slot]]\nname = \"A\"\nusb_port = \"1-1\"\nfixture_pn = 4\n",
+        ))
+        .unwrap_err();
+        assert!(e.contains("fixture_pn"), "{e}");
+        let e = StationConfig::parse(&with("")).unwrap_err();
+        assert!(e.contains("slot"), "{e}");
+        let two = "[[slot]]\nname = \"A\"\nusb_port = \"1-1\"\n[[slot]]\nname = \"A\"\nusb_port = \"1-2\"\n";
+        assert!(StationConfig::parse(&with(two))
+            .unwrap_err()
+            .contains("used twice"));
+    }
+}
