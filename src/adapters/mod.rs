@@ -1,3 +1,5 @@
 //! Real hardware behind the ports, and decorators over any port implementation.
+pub mod display;
+pub mod gpio;
 pub mod trace;
 pub mod usb;

@@ -1,15 +1,174 @@
-//! `flashline run` on the Pi: GPIO buttons and fixtures, the OLED, real USB.
+//! `flashline run` on the Pi: GPIO buttons and fixtures, the OLED, real USB, systemd.
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-pub fn run(config: &Path, _json: bool) -> Result<ExitCode> {
-    if !config.exists() {
-        bail!(
-            "{}: no station configuration (or use --sim)",
-            config.display()
-        );
+use super::run_cmd::label;
+use crate::adapters::display::{open_linux_oled, OledDisplay};
+use crate::adapters::gpio::open_rppal_input;
+use crate::adapters::usb::LibUsbBus;
+use crate::core::bundle::Bundle;
+use crate::core::config::StationConfig;
+use crate::core::station::Station;
+use crate::core::ui::{Frame, UiState};
+use crate::ports::clock::SystemClock;
+use crate::ports::{DigitalInput, Display, DisplayError, PortPath, StationInputs, UsbBus};
+use crate::runtime::{Boards, DebouncedInputs, Driver, OsThreads, Runtime};
+
+pub fn run(config_path: &Path, json: bool) -> Result<ExitCode> {
+    let config = StationConfig::load(config_path)?;
+    let active = config.paths.active_bundle();
+    let bundle = match Bundle::load(&active) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            // The station still runs: it shows NO BUNDLE until a stick brings one.
+            log::error!("E-BUNDLE: {e}");
+            None
+        }
+    };
+    let inputs = open_inputs(&config).context("opening the buttons and fixture switches")?;
+    let mut station = Station::new(
+        &config
+            .slots
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>(),
+        config.options.clone(),
+        bundle.as_ref().map(label),
+    );
+    station.set_bundle(bundle.as_ref().map(label));
+    let runtime = Runtime {
+        clock: Arc::new(SystemClock::default()),
+        spawner: Box::new(OsThreads),
+        inputs: DebouncedInputs::new(inputs, Duration::from_millis(config.buttons.debounce_ms)),
+        display: Some(Box::new(LazyOled {
+            path: config.display.i2c.clone(),
+            address: config.display.address,
+            inner: None,
+        })),
+        boards: Box::new(UsbBoards {
+            ports: config
+                .slots
+                .iter()
+                .map(|s| PortPath(s.usb_port.clone()))
+                .collect(),
+        }),
+        bundle: bundle.map(Arc::new),
+        station,
+        tick: Duration::from_millis(10),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    bail!("hardware service: not built yet")
+    let mut driver = ServiceDriver {
+        stop,
+        ready: false,
+        last_ping: Duration::ZERO,
+        watchdog: watchdog_interval(),
+    };
+    log::info!(
+        "station {} ready with {} slot(s)",
+        config.station,
+        config.slots.len()
+    );
+    let summary = runtime.run(&mut driver);
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    if json {
+        super::print_json(&serde_json::json!({ "units": summary.units }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_inputs(config: &StationConfig) -> Result<StationInputs> {
+    let b = &config.buttons;
+    let input = |pin: u8, active_low: bool| -> Result<Box<dyn DigitalInput>> {
+        Ok(Box::new(open_rppal_input(pin, active_low)?))
+    };
+    Ok(StationInputs {
+        start: input(b.start, b.active_low)?,
+        func: input(b.func, b.active_low)?,
+        fixtures: config
+            .slots
+            .iter()
+            .map(|s| {
+                s.fixture_pin
+                    .map(|p| input(p, s.fixture_active_low))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// Opens the OLED on first use and again after a failure, so a display missing at boot, or
+/// replugged later, comes (back) up without restarting the service.
+struct LazyOled {
+    path: String,
+    address: u8,
+    inner: Option<OledDisplay<linux_embedded_hal::I2cdev>>,
+}
+
+impl Display for LazyOled {
+    fn show(&mut self, frame: &Frame) -> Result<(), DisplayError> {
+        if self.inner.is_none() {
+            self.inner = Some(open_linux_oled(&self.path, self.address)?);
+        }
+        let result = self.inner.as_mut().map_or(Ok(()), |d| d.show(frame));
+        if result.is_err() {
+            self.inner = None;
+        }
+        result
+    }
+}
+
+struct UsbBoards {
+    ports: Vec<PortPath>,
+}
+
+impl Boards for UsbBoards {
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
+        let port = self.ports.get(slot)?.clone();
+        match LibUsbBus::new() {
+            Ok(bus) => Some((Box::new(bus), port)),
+            Err(e) => {
+                log::error!("USB: {e}");
+                None
+            }
+        }
+    }
+}
+
+fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+}
+
+/// systemd: READY once the loop runs, a watchdog ping from the loop itself (so a hung loop is
+/// restarted), STOPPING on SIGTERM; running jobs are aborted at their next safe point.
+struct ServiceDriver {
+    stop: Arc<AtomicBool>,
+    ready: bool,
+    last_ping: Duration,
+    watchdog: Option<Duration>,
+}
+
+impl Driver for ServiceDriver {
+    fn tick(&mut self, now: Duration, _station: &mut Station) -> bool {
+        if !self.ready {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+            self.ready = true;
+        }
+        if let Some(interval) = self.watchdog {
+            if now.saturating_sub(self.last_ping) >= interval / 2 {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                self.last_ping = now;
+            }
+        }
+        !self.stop.load(Ordering::SeqCst)
+    }
+
+    fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
 }

@@ -1,0 +1,114 @@
+//! GPIO inputs: buttons and fixture switches on the Raspberry Pi header.
+//!
+//! The adapter is written against `embedded_hal::digital::InputPin` rather than rppal, and the
+//! port stays a single `is_active`, because rppal's upstream stopped active development in 2025:
+//! a gpiocdev-based pin can replace `open_rppal_input` without touching anything else.
+
+use embedded_hal::digital::InputPin;
+
+use crate::ports::{DigitalInput, GpioError};
+
+/// One input pin with its wiring's polarity applied.
+pub struct GpioInput<P> {
+    pin: P,
+    active_low: bool,
+    name: String,
+}
+
+impl<P> GpioInput<P>
+where
+    P: InputPin + Send,
+{
+    /// `name` appears in every error, so it should say which pin this is ("BCM 17").
+    pub fn new(pin: P, active_low: bool, name: impl Into<String>) -> Self {
+        GpioInput {
+            pin,
+            active_low,
+            name: name.into(),
+        }
+    }
+}
+
+impl<P> DigitalInput for GpioInput<P>
+where
+    P: InputPin + Send,
+{
+    fn is_active(&mut self) -> Result<bool, GpioError> {
+        let level = if self.active_low {
+            self.pin.is_low()
+        } else {
+            self.pin.is_high()
+        };
+        // embedded-hal pin errors only promise Debug.
+        level.map_err(|e| GpioError(format!("{}: cannot read pin: {e:?}", self.name)))
+    }
+}
+
+/// Opens BCM pin `bcm` as an input. An active-low input is a switch to ground, so it gets the
+/// pull-up; an active-high one gets the pull-down, so an open switch never floats.
+pub fn open_rppal_input(
+    bcm: u8,
+    active_low: bool,
+) -> Result<GpioInput<rppal::gpio::InputPin>, GpioError> {
+    let name = format!("BCM {bcm}");
+    let gpio = rppal::gpio::Gpio::new()
+        .map_err(|e| GpioError(format!("{name}: cannot open the GPIO peripheral: {e}")))?;
+    let pin = gpio
+        .get(bcm)
+        .map_err(|e| GpioError(format!("{name}: cannot claim pin: {e}")))?;
+    let pin = if active_low {
+        pin.into_input_pullup()
+    } else {
+        pin.into_input_pulldown()
+    };
+    Ok(GpioInput::new(pin, active_low, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_hal_mock::eh1::digital::{Mock, State, Transaction};
+    use embedded_hal_mock::eh1::MockError;
+
+    #[test]
+    fn active_low_input_is_active_when_the_pin_is_low() {
+        let mut pin = Mock::new(&[Transaction::get(State::Low), Transaction::get(State::High)]);
+        let mut input = GpioInput::new(pin.clone(), true, "BCM 17");
+        assert_eq!(input.is_active(), Ok(true));
+        assert_eq!(input.is_active(), Ok(false));
+        pin.done();
+    }
+
+    #[test]
+    fn active_high_input_is_active_when_the_pin_is_high() {
+        let mut pin = Mock::new(&[Transaction::get(State::High), Transaction::get(State::Low)]);
+        let mut input = GpioInput::new(pin.clone(), false, "BCM 27");
+        assert_eq!(input.is_active(), Ok(true));
+        assert_eq!(input.is_active(), Ok(false));
+        pin.done();
+    }
+
+    #[test]
+    fn a_pin_error_becomes_a_gpio_error_naming_the_pin() {
+        let failing = Transaction::get(State::Low)
+            .with_error(MockError::Io(std::io::ErrorKind::NotConnected));
+        let mut pin = Mock::new(&[failing]);
+        let mut input = GpioInput::new(pin.clone(), true, "BCM 22");
+        let err = input.is_active().unwrap_err();
+        assert!(err.0.starts_with("BCM 22: "), "{err}");
+        assert!(err.0.contains("NotConnected"), "{err}");
+        pin.done();
+    }
+
+    #[test]
+    fn open_rppal_input_fails_cleanly_without_gpio_hardware() {
+        let result = open_rppal_input(17, true);
+        // On a Pi the pin really opens; everywhere else this must be an error, not a panic.
+        let on_a_pi = std::fs::read_to_string("/proc/device-tree/model")
+            .is_ok_and(|model| model.contains("Raspberry Pi"));
+        if !on_a_pi {
+            let err = result.err().expect("no GPIO here, so opening must fail");
+            assert!(err.0.starts_with("BCM 17: "), "{err}");
+        }
+    }
+}
