@@ -135,15 +135,18 @@ action = "start"
     ));
     // Auto-start is on by default: the seat starts one run, START a second (re-test) after it.
     assert_eq!(units.len(), 2);
-    assert!(units.iter().all(|u| u["outcome"] == "pass"));
+    assert!(units.iter().all(|u| u["outcome"] == "pass"), "{units:?}");
     assert_eq!(
         units[0]["device_id"], units[1]["device_id"],
-        "same board, flashed twice"
+        "same board, twice"
     );
+    // Nothing to write the second time: a reset for a fresh boot (1.5 s), then the tests.
+    let flash_ms = units[1]["flash_ms"].as_u64().unwrap();
     assert!(
-        units[1]["duration_ms"].as_u64().unwrap() < 2000,
-        "the second run has nothing to write"
+        flash_ms < 2_000,
+        "the second run has nothing to write: {flash_ms}"
     );
+    assert_eq!(units[1]["measurements"].as_array().unwrap().len(), 5);
 }
 
 #[test]
@@ -175,4 +178,49 @@ fn the_demo_plays_when_nobody_is_at_a_terminal() {
             && verdicts[2].contains("PASS")
     );
     assert!(text.contains('█'), "the OLED is drawn");
+}
+
+#[test]
+fn a_rail_out_of_range_fails_naming_the_test_with_value_and_limits() {
+    let units = units(&run_script(
+        "[[slot]]\nname = \"A\"\nfault = \"meas:vin=10.2\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n",
+    ));
+    let u = &units[0];
+    assert_eq!(u["outcome"], "fail");
+    assert_eq!(u["code"], "E-TEST");
+    assert_eq!(u["reason"], "vin 10.2V < 11.4");
+    let vin = &u["measurements"][0];
+    assert_eq!(vin["name"], "vin");
+    assert_eq!(vin["value"], 10.2);
+    assert_eq!(vin["low"], 11.4);
+    assert_eq!(vin["high"], 12.6);
+    assert_eq!(vin["passed"], false);
+    assert_eq!(
+        u["measurements"].as_array().unwrap().len(),
+        1,
+        "stop_on_fail defaults to true"
+    );
+    assert!(u["flash_ms"].as_u64().unwrap() > 10_000 && u["test_ms"].is_u64());
+}
+
+#[test]
+fn test_phase_faults_end_in_their_codes_without_panics() {
+    for (fault, code) in [
+        ("no-reply:imu_i2c", "E-TEST-TIMEOUT"),
+        ("garbage:rail_3v3", "E-TEST"),
+        ("serial-drop:gpio_loop", "E-TEST-SERIAL"),
+        ("err:motor_pwm", "E-TEST"),
+    ] {
+        let script = format!("[[slot]]\nname = \"A\"\nfault = \"{fault}\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n");
+        let units = units(&run_script(&script));
+        assert_eq!(units[0]["code"], code, "{fault}: {}", units[0]);
+    }
+}
+
+#[test]
+fn a_good_board_passes_every_test() {
+    let units = units(&run_script("[[event]]\nat_ms = 0\naction = \"seat\"\n"));
+    let m = units[0]["measurements"].as_array().unwrap();
+    assert_eq!(m.len(), 5);
+    assert!(m.iter().all(|m| m["passed"] == true));
 }

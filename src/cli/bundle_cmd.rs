@@ -96,7 +96,7 @@ fn show(dir: &Path, json: bool) -> Result<ExitCode> {
         platform: b.platform.name,
         lock_hash: &b.lock_hash,
         modules: b.modules.iter().map(show_module).collect(),
-        tests: b.tests.as_ref().map(|(f, _)| f.as_str()),
+        tests: b.tests.as_ref().map(|t| t.file.as_str()),
         final_firmware: b.final_firmware.as_ref().map(show_module),
     };
     if json {

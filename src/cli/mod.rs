@@ -8,6 +8,7 @@ mod run_cmd;
 mod run_terminal;
 mod screenshot_cmd;
 mod service;
+mod test_cmd;
 mod usb_list;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Flash(flash_cmd::Args),
     /// The station: flash and test seated boards (on hardware, or --sim)
     Run(run_cmd::Args),
+    /// Run the peripheral tests alone on a flashed board
+    Test(test_cmd::Args),
     /// Render the OLED screens as PNG
     Screenshot(screenshot_cmd::Args),
 }
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Flash(args) => flash_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
         Command::Screenshot(args) => screenshot_cmd::run(args),
+        Command::Test(args) => test_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let scheduler = VirtualScheduler::new();
     let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
-    let world = SimWorld::new(clock.clone(), slots);
+    let world = SimWorld::new(clock.clone(), slots).with_test_firmware(test_firmware(&bundle));
     let runtime = Runtime {
         clock: clock.clone(),
         spawner: Box::new(scheduler),
@@ -102,6 +102,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         super::print_json(&json!({ "units": summary.units }))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The user part the simulated boards treat as test firmware: the bundle's own.
+pub fn test_firmware(bundle: &Bundle) -> Option<crate::core::module::Module> {
+    bundle
+        .module(crate::core::module::ModuleFunction::UserPart, 1)
+        .map(|m| m.module.clone())
 }
 
 pub fn load_bundle(dir: &Path) -> Result<Bundle> {

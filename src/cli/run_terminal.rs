@@ -22,7 +22,8 @@ const HELP: &str = "keys: s START  f FUNC  g FUNC (long)  1-4 seat/unseat slot  
 
 pub fn run(bundle: Bundle, slots: Vec<SimSlot>) -> Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
-    let world = SimWorld::new(clock.clone(), slots);
+    let world = SimWorld::new(clock.clone(), slots)
+        .with_test_firmware(super::run_cmd::test_firmware(&bundle));
     let runtime = Runtime {
         clock: clock.clone(),
         spawner: Box::new(OsThreads),

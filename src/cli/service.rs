@@ -130,6 +130,10 @@ struct UsbBoards {
 }
 
 impl Boards for UsbBoards {
+    fn serial_for(&mut self, _slot: usize) -> Box<dyn crate::ports::SerialPorts> {
+        Box::new(crate::adapters::serial::UsbSerialPorts::default())
+    }
+
     fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
         let port = self.ports.get(slot)?.clone();
         match LibUsbBus::new() {

@@ -1,5 +1,6 @@
 //! The pure core: formats, protocols and state machines. No hardware, no wall clock.
 pub mod atomic_file;
+pub mod board_test;
 pub mod bundle;
 pub mod config;
 pub mod control;

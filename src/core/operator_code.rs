@@ -36,6 +36,14 @@ pub enum OperatorCode {
     Verify,
     /// The operator aborted the run from the menu.
     Aborted,
+    /// A peripheral test failed (the reason names it).
+    Test,
+    /// A peripheral test got no reply in time.
+    TestTimeout,
+    /// The test firmware never printed its ready line.
+    TestReady,
+    /// The board's serial port is missing or went away during the tests.
+    TestSerial,
 }
 
 impl OperatorCode {
@@ -57,6 +65,10 @@ impl OperatorCode {
             NoReenumerate => "E-REENUM",
             Verify => "E-VERIFY",
             Aborted => "E-ABORTED",
+            Test => "E-TEST",
+            TestTimeout => "E-TEST-TIMEOUT",
+            TestReady => "E-TEST-READY",
+            TestSerial => "E-TEST-SERIAL",
         }
     }
 }

@@ -7,14 +7,15 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::core::board_test::{run_tests, Measurement};
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, Phase};
 use crate::core::flash::{FlashOptions, Flasher};
 use crate::core::station::{JobUpdate, Verdict};
-use crate::ports::{Clock, PortPath, UsbBus};
+use crate::ports::{Clock, PortPath, SerialPorts, UsbBus};
 
 /// A finished unit, as `run --json` prints it and records keep it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct UnitResult {
     pub slot: String,
     pub device_id: Option<String>,
@@ -22,6 +23,10 @@ pub struct UnitResult {
     pub code: Option<String>,
     pub reason: Option<String>,
     pub duration_ms: u64,
+    /// Time spent in each stage that ran.
+    pub flash_ms: Option<u64>,
+    pub test_ms: Option<u64>,
+    pub measurements: Vec<Measurement>,
 }
 
 impl UnitResult {
@@ -48,6 +53,7 @@ pub struct Job {
     pub slot: usize,
     pub slot_name: String,
     pub bus: Box<dyn UsbBus>,
+    pub serial: Box<dyn SerialPorts>,
     pub port: PortPath,
     pub bundle: Arc<Bundle>,
     pub clock: Arc<dyn Clock>,
@@ -62,6 +68,7 @@ impl Job {
         let messages = self.messages.clone();
         let options = FlashOptions {
             cancel: Some(self.cancel.clone()),
+            fresh_boot: self.bundle.tests.is_some(),
             ..FlashOptions::default()
         };
         let mut flasher = Flasher {
@@ -79,28 +86,57 @@ impl Job {
             // The main loop may be gone at shutdown; progress is best effort.
             let _ = messages.send(JobMsg::Update(slot, update_of(&event)));
         });
-        let duration_ms = (self.clock.now() - started).as_millis() as u64;
-        let unit = match result {
-            Ok(report) => UnitResult {
-                slot: self.slot_name.clone(),
-                device_id: report.device_id,
-                outcome: "pass".into(),
-                code: None,
-                reason: None,
-                duration_ms,
-            },
-            Err(e) => {
-                log::error!("slot {}: {}: {e}", self.slot_name, e.code());
-                UnitResult {
-                    slot: self.slot_name.clone(),
-                    device_id,
-                    outcome: "fail".into(),
-                    code: Some(e.code().as_str().into()),
-                    reason: Some(e.short_reason()),
-                    duration_ms,
+        let ms = |from: Duration| (self.clock.now() - from).as_millis() as u64;
+        let mut unit = UnitResult {
+            slot: self.slot_name.clone(),
+            device_id,
+            outcome: "fail".into(),
+            code: None,
+            reason: None,
+            duration_ms: 0,
+            flash_ms: Some(ms(started)),
+            test_ms: None,
+            measurements: Vec::new(),
+        };
+        match result {
+            Ok(report) => {
+                unit.device_id = report.device_id.or(unit.device_id);
+                if let Some(tests) = &self.bundle.tests {
+                    let test_started = self.clock.now();
+                    let mut progress = |i: usize, n: usize, name: &str| {
+                        let percent = (i * 100 / n.max(1)) as u8;
+                        let update = JobUpdate {
+                            stage: format!("TEST {}/{n}", i + 1),
+                            detail: name.to_string(),
+                            percent,
+                        };
+                        let _ = messages.send(JobMsg::Update(slot, update));
+                    };
+                    let report = run_tests(
+                        &tests.plan,
+                        self.serial.as_mut(),
+                        &self.port,
+                        self.clock.as_ref(),
+                        &mut progress,
+                    );
+                    unit.test_ms = Some(ms(test_started));
+                    unit.measurements = report.measurements;
+                    if let Some(f) = report.failure {
+                        unit.code = Some(f.code.as_str().into());
+                        unit.reason = Some(f.reason);
+                    }
                 }
             }
-        };
+            Err(e) => {
+                log::error!("slot {}: {}: {e}", self.slot_name, e.code());
+                unit.code = Some(e.code().as_str().into());
+                unit.reason = Some(e.short_reason());
+            }
+        }
+        if unit.code.is_none() {
+            unit.outcome = "pass".into();
+        }
+        unit.duration_ms = ms(started);
         log::info!(
             "slot {}: {} in {} ms",
             unit.slot,

@@ -19,12 +19,13 @@ use std::time::Duration;
 use crate::core::bundle::Bundle;
 use crate::core::station::{Command, Station};
 use crate::core::ui::{frame_of, Frame, UiState};
-use crate::ports::{Clock, Display, PortPath, UsbBus};
+use crate::ports::{Clock, Display, PortPath, SerialPorts, UsbBus};
 use job::Job;
 
-/// Where a slot's job finds its board.
+/// Where a slot's job finds its board: its USB for flashing, its serial port for testing.
 pub trait Boards: Send {
     fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)>;
+    fn serial_for(&mut self, slot: usize) -> Box<dyn SerialPorts>;
 }
 
 /// How job threads are started: plain threads on hardware, scheduled workers on virtual time.
@@ -135,6 +136,7 @@ impl Runtime {
                 let job = Job {
                     slot,
                     slot_name: name,
+                    serial: self.boards.serial_for(slot),
                     bus,
                     port,
                     bundle,

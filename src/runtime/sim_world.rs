@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::Boards;
 use crate::core::module::Module;
-use crate::ports::{Clock, DigitalInput, GpioError, PortPath, StationInputs, UsbBus};
+use crate::ports::{Clock, DigitalInput, GpioError, PortPath, SerialPorts, StationInputs, UsbBus};
+use crate::sim::serial::SimSerialPorts;
 use crate::sim::{Fault, SimArgon, SimBus};
 
 #[derive(Clone, Default)]
@@ -58,6 +59,7 @@ pub struct SimWorld {
     start: SimPin,
     func: SimPin,
     releases: Vec<(Duration, SimButton)>,
+    test_firmware: Option<Module>,
 }
 
 impl SimWorld {
@@ -70,7 +72,14 @@ impl SimWorld {
             start: SimPin::default(),
             func: SimPin::default(),
             releases: Vec::new(),
+            test_firmware: None,
         }
+    }
+
+    /// Boards seated from now on run this user part as test firmware once it is flashed.
+    pub fn with_test_firmware(mut self, module: Option<Module>) -> Self {
+        self.test_firmware = module;
+        self
     }
 
     pub fn slot_names(&self) -> Vec<String> {
@@ -103,6 +112,9 @@ impl SimWorld {
             seed,
             faults,
         );
+        if let Some(m) = &self.test_firmware {
+            board.set_test_firmware(m);
+        }
         if !slot.preload.is_empty() {
             board.preload(&slot.preload);
         }
@@ -177,11 +189,24 @@ impl SimWorld {
 /// What a job on a simulated slot talks to: the board seated there when it started.
 pub struct SimBoards(Arc<Mutex<Vec<Option<SimArgon>>>>);
 
+impl SimBoards {
+    fn board(&self, slot: usize) -> Option<SimArgon> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slot)?
+            .clone()
+    }
+}
+
 impl Boards for SimBoards {
     fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
-        let boards = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let board = boards.get(slot)?.clone()?;
+        let board = self.board(slot)?;
         let port = board.port();
         Some((Box::new(SimBus::new(vec![board])), port))
+    }
+
+    fn serial_for(&mut self, slot: usize) -> Box<dyn SerialPorts> {
+        Box::new(SimSerialPorts::new(self.board(slot).into_iter().collect()))
     }
 }

@@ -26,11 +26,22 @@ pub enum Fault {
     WrongPlatform,
     /// One byte flips in flash after it was written.
     Corrupt,
+    /// The test firmware answers the command naming this test with this value.
+    Meas(String, String),
+    /// The test firmware never answers the command naming this test.
+    NoReply(String),
+    /// The test firmware answers `ERR` to the command naming this test.
+    Err(String),
+    /// Random bytes instead of a reply line.
+    Garbage(String),
+    /// The serial port vanishes when the command naming this test is sent.
+    SerialDrop(String),
 }
 
 pub const FAULT_NAMES: &str =
     "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
-slow-erase, no-reenumerate, wrong-platform, corrupt";
+slow-erase, no-reenumerate, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
+garbage:TEST, serial-drop:TEST";
 
 impl Fault {
     pub fn parse(word: &str) -> Result<Fault, String> {
@@ -61,6 +72,14 @@ impl Fault {
             ("no-reenumerate", None) => Fault::NoReenumerate,
             ("wrong-platform", None) => Fault::WrongPlatform,
             ("corrupt", None) => Fault::Corrupt,
+            ("meas", Some(a)) => match a.split_once('=') {
+                Some((test, value)) if !test.is_empty() => Fault::Meas(test.into(), value.into()),
+                _ => return Err(format!("`{word}`: expected meas:TEST=VALUE")),
+            },
+            ("no-reply", Some(t)) if !t.is_empty() => Fault::NoReply(t.into()),
+            ("err", Some(t)) if !t.is_empty() => Fault::Err(t.into()),
+            ("garbage", Some(t)) if !t.is_empty() => Fault::Garbage(t.into()),
+            ("serial-drop", Some(t)) if !t.is_empty() => Fault::SerialDrop(t.into()),
             _ => return Err(format!("unknown sim fault `{word}` (known: {FAULT_NAMES})")),
         };
         Ok(fault)
@@ -89,6 +108,11 @@ impl fmt::Display for Fault {
             Fault::NoReenumerate => write!(f, "no-reenumerate"),
             Fault::WrongPlatform => write!(f, "wrong-platform"),
             Fault::Corrupt => write!(f, "corrupt"),
+            Fault::Meas(t, v) => write!(f, "meas:{t}={v}"),
+            Fault::NoReply(t) => write!(f, "no-reply:{t}"),
+            Fault::Err(t) => write!(f, "err:{t}"),
+            Fault::Garbage(t) => write!(f, "garbage:{t}"),
+            Fault::SerialDrop(t) => write!(f, "serial-drop:{t}"),
         }
     }
 }
@@ -101,9 +125,10 @@ mod tests {
     fn every_fault_round_trips_through_its_name() {
         let all =
             "unplug,unplug-after:200000,unplug-in:dfuDNBUSY,stall,write-error,write-error:0x30000,\
-                   slow-erase,no-reenumerate,wrong-platform,corrupt";
+                   slow-erase,no-reenumerate,wrong-platform,corrupt,meas:vin=10.2,no-reply:vin,err:imu,\
+                   garbage:vin,serial-drop:gpio_loop";
         let faults = Fault::parse_list(all).unwrap();
-        assert_eq!(faults.len(), 10);
+        assert_eq!(faults.len(), 15);
         let again: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
         assert_eq!(Fault::parse_list(&again.join(",")).unwrap(), faults);
     }
@@ -114,5 +139,6 @@ mod tests {
         assert!(e.contains("unplugg") && e.contains("no-reenumerate"), "{e}");
         assert!(Fault::parse("unplug-after:lots").is_err());
         assert!(Fault::parse("unplug-in:dfuNOPE").is_err());
+        assert!(Fault::parse("meas:vin").is_err());
     }
 }

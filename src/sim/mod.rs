@@ -6,6 +6,7 @@ pub mod bus;
 pub mod clock;
 pub mod fault;
 pub mod scheduler;
+pub mod serial;
 
 pub use argon::SimArgon;
 pub use bus::SimBus;

@@ -14,6 +14,7 @@ pub use manifest::{BundleManifest, MANIFEST_FILE};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+use super::board_test::TestPlan;
 use super::module::{Module, ModuleError, Platform};
 
 /// Bundle files are small (a full Device OS is < 1 MiB); anything larger is not a module.
@@ -45,6 +46,27 @@ fn list(problems: &[BundleProblem]) -> String {
     problems.iter().map(|p| format!("\n  - {p}")).collect()
 }
 
+/// The bundle's peripheral tests, checked.
+#[derive(Debug, Clone)]
+pub struct BundleTests {
+    pub file: String,
+    pub plan: TestPlan,
+}
+
+fn load_tests(dir: &Path, file: &str) -> Result<BundleTests, BundleError> {
+    let path = dir.join(file);
+    let bad = |reason: String| BundleError::Manifest {
+        path: path.clone(),
+        reason,
+    };
+    let text = String::from_utf8(read_file(&path)?).map_err(|_| bad("not UTF-8 text".into()))?;
+    let plan = TestPlan::parse(&text).map_err(bad)?;
+    Ok(BundleTests {
+        file: file.to_string(),
+        plan,
+    })
+}
+
 /// A module of a bundle: its file name and its parsed, integrity-checked contents.
 #[derive(Debug, Clone)]
 pub struct BundleModule {
@@ -61,7 +83,7 @@ pub struct Bundle {
     pub platform: Platform,
     pub modules: Vec<BundleModule>,
     pub final_firmware: Option<BundleModule>,
-    pub tests: Option<(String, String)>,
+    pub tests: Option<BundleTests>,
     /// SHA-256 of bundle.lock: names exactly this bundle in records.
     pub lock_hash: String,
 }
@@ -79,17 +101,11 @@ impl Bundle {
         }
         let (manifest, _) = BundleManifest::read(dir)?;
         let checked = check::checked(dir, &manifest)?;
-        let tests = match &manifest.tests {
-            Some(file) => {
-                let bytes = read_file(&dir.join(file))?;
-                let text = String::from_utf8(bytes).map_err(|_| BundleError::Manifest {
-                    path: dir.join(file),
-                    reason: "not UTF-8 text".into(),
-                })?;
-                Some((file.clone(), text))
-            }
-            None => None,
-        };
+        let tests = manifest
+            .tests
+            .as_deref()
+            .map(|f| load_tests(dir, f))
+            .transpose()?;
         Ok(Bundle {
             dir: dir.to_path_buf(),
             name: lock.name,
@@ -129,10 +145,14 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         address: format!("0x{:05x}", m.module.image_address()),
     };
     let tests = match &manifest.tests {
-        Some(file) => Some(LockedFile {
-            file: file.clone(),
-            sha256: sha256_hex(&read_file(&dir.join(file))?),
-        }),
+        Some(file) => {
+            // A broken tests.toml is refused now, not on the line.
+            load_tests(dir, file)?;
+            Some(LockedFile {
+                file: file.clone(),
+                sha256: sha256_hex(&read_file(&dir.join(file))?),
+            })
+        }
         None => None,
     };
     let lock = BundleLock {

@@ -198,3 +198,21 @@ fn manifest_errors_name_the_key() {
         .to_string()
         .contains("inside the bundle"));
 }
+
+#[test]
+fn lock_refuses_a_broken_tests_toml_naming_file_and_key() {
+    let dir = copy_example(&FILES);
+    fs::write(
+        dir.path().join("tests.toml"),
+        "[[test]]\nname = \"vin\"\nsend = \"MEAS VIN\"\nlow = 5.0\nhigh = 1.0\n",
+    )
+    .unwrap();
+    let mut manifest = fs::read_to_string(dir.path().join(MANIFEST_FILE)).unwrap();
+    manifest.push_str("tests = \"tests.toml\"\n");
+    fs::write(dir.path().join(MANIFEST_FILE), manifest).unwrap();
+    let err = lock(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("tests.toml") && err.contains("test[1].low"),
+        "{err}"
+    );
+}

@@ -31,6 +31,9 @@ pub struct FlashOptions {
     pub reenumerate_timeout: Duration,
     /// Plan only; write nothing.
     pub dry_run: bool,
+    /// Reset the board when nothing had to be written, so what follows (the tests) always
+    /// starts from a fresh boot, as it does after a flash.
+    pub fresh_boot: bool,
     /// Set by the operator's abort; checked between stages and modules, so a module is never
     /// left half-erased by the abort itself.
     pub cancel: Option<Arc<AtomicBool>>,
@@ -44,6 +47,7 @@ impl Default for FlashOptions {
             reenumerate_timeout: Duration::from_secs(20),
             dry_run: false,
             cancel: None,
+            fresh_boot: false,
         }
     }
 }
@@ -135,7 +139,12 @@ impl Flasher<'_> {
                 }
             }
             let Some(route) = plan.next_route() else {
-                return self.verify(view, report, started, events);
+                let report = self.verify(view, report, started, events)?;
+                if report.modules_written.is_empty() && self.options.fresh_boot {
+                    events(stage(Stage::Reconnect, "reset for a fresh boot".into()));
+                    self.reset_board()?;
+                }
+                return Ok(report);
             };
             let batch = plan.to_write(route);
             for m in &batch {
@@ -162,6 +171,19 @@ impl Flasher<'_> {
         Err(FlashError::Verify(vec![
             "the board did not settle on the bundle".into(),
         ]))
+    }
+
+    /// Resets a board running Device OS by control request and waits for it to come back.
+    pub fn reset_board(&mut self) -> Result<(), FlashError> {
+        let mut device = self.open()?;
+        ControlClient::new(device.as_mut(), self.clock)
+            .reset()
+            .map_err(|source| FlashError::Control {
+                during: "reset",
+                source,
+            })?;
+        drop(device);
+        self.wait_after_reset(Some(Mode::Firmware)).map(drop)
     }
 
     fn open(&mut self) -> Result<Box<dyn UsbDevice>, FlashError> {

@@ -31,6 +31,8 @@ pub struct FoundModule {
     pub dependencies: Vec<Dependency>,
     pub integrity_ok: bool,
     pub dependencies_ok: bool,
+    /// SHA-256 of the module file, for modules the sim can read whole (system and user parts).
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl FoundModule {
@@ -60,6 +62,16 @@ impl BootOutcome {
     pub fn safe_mode(&self) -> bool {
         self.modules.iter().any(|m| !m.valid())
     }
+
+    /// The user part that runs, if the firmware runs it (not in safe mode).
+    pub fn running_user_part(&self) -> Option<&FoundModule> {
+        if !self.runs_firmware() || self.safe_mode() {
+            return None;
+        }
+        self.modules
+            .iter()
+            .find(|m| m.function == ModuleFunction::UserPart)
+    }
 }
 
 pub(super) fn boot(board: &mut Board) -> BootOutcome {
@@ -77,6 +89,7 @@ pub(super) fn boot(board: &mut Board) -> BootOutcome {
             dependencies: m.prefix.dependencies.clone(),
             integrity_ok: true,
             dependencies_ok: true,
+            sha256: Some(m.file_sha256),
         },
         None => FoundModule {
             function: ModuleFunction::Bootloader,
@@ -87,6 +100,7 @@ pub(super) fn boot(board: &mut Board) -> BootOutcome {
             dependencies: Vec::new(),
             integrity_ok: true,
             dependencies_ok: true,
+            sha256: None,
         },
     });
     modules.extend(radio_stack(board));
@@ -157,6 +171,7 @@ fn radio_stack(board: &Board) -> Option<FoundModule> {
         dependencies: Vec::new(),
         integrity_ok: true,
         dependencies_ok: true,
+        sha256: None,
     })
 }
 
@@ -173,12 +188,13 @@ fn module_at(
     }
     let len = (prefix.end_address - slot + 4) as usize;
     let bytes = board.internal.read(slot as usize, len)?;
-    let (integrity_ok, version) = match Module::parse(bytes.to_vec()) {
+    let (integrity_ok, version, sha256) = match Module::parse(bytes.to_vec()) {
         Ok(m) => (
             m.crc_ok() && m.platform.id == board.platform.id,
             m.version(),
+            Some(m.file_sha256),
         ),
-        Err(_) => (false, prefix.version),
+        Err(_) => (false, prefix.version, None),
     };
     Some(FoundModule {
         function,
@@ -189,5 +205,6 @@ fn module_at(
         dependencies: prefix.dependencies.clone(),
         integrity_ok,
         dependencies_ok: true,
+        sha256,
     })
 }

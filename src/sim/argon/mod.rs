@@ -5,6 +5,7 @@ mod boot;
 mod control_server;
 pub(crate) mod dfu_device;
 mod memory;
+pub(crate) mod test_firmware;
 mod timing;
 
 pub use boot::{BootOutcome, FoundModule};
@@ -82,6 +83,9 @@ pub(crate) struct Board {
     pub(crate) debt: Duration,
     /// When the board will be pulled out of the fixture (a scripted unseat).
     pub(crate) unplug_at: Option<Duration>,
+    /// SHA-256 of the user part that is the test firmware (it answers the line protocol).
+    pub(crate) test_firmware: Option<[u8; 32]>,
+    pub(crate) serial: test_firmware::SerialState,
 }
 
 impl Board {
@@ -119,6 +123,7 @@ impl Board {
                 self.last_boot = Some(outcome);
                 self.dfu = DfuMachine::default();
                 self.service = ServiceState::default();
+                self.serial.out.clear();
                 self.generation += 1;
             }
         }
@@ -225,6 +230,8 @@ impl SimArgon {
             service: ServiceState::default(),
             debt: Duration::ZERO,
             unplug_at: None,
+            test_firmware: None,
+            serial: Default::default(),
         };
         SimArgon(Arc::new(Mutex::new(board)))
     }
@@ -245,6 +252,17 @@ impl SimArgon {
         if !debt.is_zero() {
             clock.sleep(debt);
         }
+    }
+
+    /// Sleeps on the board's clock (outside its lock).
+    pub(crate) fn sleep(&self, d: Duration) {
+        let clock = self.lock().clock.clone();
+        clock.sleep(d);
+    }
+
+    /// Registers the user part that runs the test protocol (the bundle's, not a final firmware).
+    pub fn set_test_firmware(&self, module: &Module) {
+        self.lock().test_firmware = Some(module.file_sha256);
     }
 
     /// Schedules the board's removal from the fixture at `at` on its clock.
