@@ -6,5 +6,6 @@ pub mod adapters;
 pub mod cli;
 pub mod core;
 pub mod ports;
+pub mod records;
 pub mod runtime;
 pub mod sim;

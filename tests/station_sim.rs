@@ -9,6 +9,7 @@ fn run_script(script: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flashline"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["run", "--sim", "--json", "--script", path.to_str().unwrap()])
+        .args(["--records", dir.path().join("records.db").to_str().unwrap()])
         .env("RUST_LOG", "warn")
         .output()
         .expect("run flashline")
@@ -161,9 +162,15 @@ fn script_errors_name_the_problem() {
 
 #[test]
 fn the_demo_plays_when_nobody_is_at_a_terminal() {
+    let records = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_flashline"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--sim"])
+        .args([
+            "run",
+            "--sim",
+            "--records",
+            records.path().join("r.db").to_str().unwrap(),
+        ])
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null())
         .output()

@@ -4,6 +4,7 @@ mod bundle_cmd;
 mod flash_cmd;
 mod inspect;
 mod progress;
+mod records_cmd;
 mod run_cmd;
 mod run_terminal;
 mod screenshot_cmd;
@@ -36,6 +37,9 @@ enum Command {
     Flash(flash_cmd::Args),
     /// The station: flash and test seated boards (on hardware, or --sim)
     Run(run_cmd::Args),
+    /// List or export unit records
+    #[command(subcommand)]
+    Records(records_cmd::RecordsCommand),
     /// Run the peripheral tests alone on a flashed board
     Test(test_cmd::Args),
     /// Render the OLED screens as PNG
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Screenshot(args) => screenshot_cmd::run(args),
         Command::Test(args) => test_cmd::run(args),
+        Command::Records(cmd) => records_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -33,6 +33,10 @@ pub struct Args {
     /// Print the finished units as one JSON document
     #[arg(long)]
     json: bool,
+    /// The records database (default: station.toml's; with --sim, the simulator's in the
+    /// user's data directory)
+    #[arg(long)]
+    records: Option<PathBuf>,
 }
 
 pub const EXAMPLE_BUNDLE: &str = "bundles/example-argon";
@@ -41,8 +45,12 @@ const TICK: Duration = Duration::from_millis(10);
 
 pub fn run(args: Args) -> Result<ExitCode> {
     if !args.sim {
-        return super::service::run(&args.config, args.json);
+        return super::service::run(&args.config, args.records.as_deref(), args.json);
     }
+    let records_path = args
+        .records
+        .clone()
+        .unwrap_or_else(super::records_cmd::sim_path);
     let interactive = args.script.is_none() && std::io::stdin().is_terminal() && !args.json;
     let script = match &args.script {
         Some(path) => Script::load(path)?,
@@ -70,8 +78,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(SimSlot::new(&s.name, faults, preload))
         })
         .collect::<Result<Vec<_>>>()?;
+    let (writer, ctx, counters) =
+        super::records_cmd::open_for_run(&records_path, "sim", Some(&bundle))?;
+    let mut station = Station::new(
+        &slots.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        StationOptions::default(),
+        Some(label(&bundle)),
+    );
+    station.set_counters(counters);
     if interactive {
-        return super::run_terminal::run(bundle, slots);
+        return super::run_terminal::run(bundle, slots, station, (writer, ctx));
     }
     let scheduler = VirtualScheduler::new();
     let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
@@ -82,13 +98,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
         display: None,
         boards: Box::new(world.board_access()),
-        station: Station::new(
-            &world.slot_names(),
-            StationOptions::default(),
-            Some(label(&bundle)),
-        ),
+        station,
         bundle: Some(Arc::new(bundle)),
         tick: TICK,
+        records: Some((writer, ctx)),
     };
     let mut driver = ScriptDriver {
         world,

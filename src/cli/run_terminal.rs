@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run_cmd::{label, print_unit};
+use super::run_cmd::print_unit;
 use crate::core::bundle::Bundle;
-use crate::core::station::{Station, StationOptions};
+use crate::core::station::Station;
 use crate::core::ui::{Frame, UiState};
 use crate::ports::Clock;
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
@@ -20,7 +20,12 @@ use crate::sim::clock::ScaledClock;
 
 const HELP: &str = "keys: s START  f FUNC  g FUNC (long)  1-4 seat/unseat slot  q quit";
 
-pub fn run(bundle: Bundle, slots: Vec<SimSlot>) -> Result<ExitCode> {
+pub fn run(
+    bundle: Bundle,
+    slots: Vec<SimSlot>,
+    station: Station,
+    records: (crate::records::RecordWriter, crate::records::Context),
+) -> Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
     let world = SimWorld::new(clock.clone(), slots)
         .with_test_firmware(super::run_cmd::test_firmware(&bundle));
@@ -30,13 +35,10 @@ pub fn run(bundle: Bundle, slots: Vec<SimSlot>) -> Result<ExitCode> {
         inputs: DebouncedInputs::new(world.inputs(), Duration::from_millis(30)),
         display: None,
         boards: Box::new(world.board_access()),
-        station: Station::new(
-            &world.slot_names(),
-            StationOptions::default(),
-            Some(label(&bundle)),
-        ),
+        station,
         bundle: Some(Arc::new(bundle)),
         tick: Duration::from_millis(20),
+        records: Some(records),
     };
     let _screen = RawScreen::enter()?;
     let mut driver = KeyboardDriver {

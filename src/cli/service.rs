@@ -19,7 +19,7 @@ use crate::ports::clock::SystemClock;
 use crate::ports::{DigitalInput, Display, DisplayError, PortPath, StationInputs, UsbBus};
 use crate::runtime::{Boards, DebouncedInputs, Driver, OsThreads, Runtime};
 
-pub fn run(config_path: &Path, json: bool) -> Result<ExitCode> {
+pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<ExitCode> {
     let config = StationConfig::load(config_path)?;
     let active = config.paths.active_bundle();
     let bundle = match Bundle::load(&active) {
@@ -40,7 +40,12 @@ pub fn run(config_path: &Path, json: bool) -> Result<ExitCode> {
         config.options.clone(),
         bundle.as_ref().map(label),
     );
-    station.set_bundle(bundle.as_ref().map(label));
+    let records_path = records
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.paths.records.clone());
+    let (writer, ctx, counters) =
+        super::records_cmd::open_for_run(&records_path, &config.station, bundle.as_ref())?;
+    station.set_counters(counters);
     let runtime = Runtime {
         clock: Arc::new(SystemClock::default()),
         spawner: Box::new(OsThreads),
@@ -60,6 +65,7 @@ pub fn run(config_path: &Path, json: bool) -> Result<ExitCode> {
         bundle: bundle.map(Arc::new),
         station,
         tick: Duration::from_millis(10),
+        records: Some((writer, ctx)),
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

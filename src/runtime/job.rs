@@ -26,6 +26,9 @@ pub struct UnitResult {
     /// Time spent in each stage that ran.
     pub flash_ms: Option<u64>,
     pub test_ms: Option<u64>,
+    /// The final-firmware stage of a two-stage bundle, when it ran.
+    pub final_ms: Option<u64>,
+    pub final_code: Option<String>,
     pub measurements: Vec<Measurement>,
 }
 
@@ -96,6 +99,8 @@ impl Job {
             duration_ms: 0,
             flash_ms: Some(ms(started)),
             test_ms: None,
+            final_ms: None,
+            final_code: None,
             measurements: Vec::new(),
         };
         match result {

@@ -20,6 +20,7 @@ use crate::core::bundle::Bundle;
 use crate::core::station::{Command, Station};
 use crate::core::ui::{frame_of, Frame, UiState};
 use crate::ports::{Clock, Display, PortPath, SerialPorts, UsbBus};
+use crate::records::{Context as RecordContext, RecordWriter};
 use job::Job;
 
 /// Where a slot's job finds its board: its USB for flashing, its serial port for testing.
@@ -66,6 +67,8 @@ pub struct Runtime {
     pub bundle: Option<Arc<Bundle>>,
     pub station: Station,
     pub tick: Duration,
+    /// Where finished units are recorded, and what with.
+    pub records: Option<(RecordWriter, RecordContext)>,
 }
 
 pub struct RunSummary {
@@ -172,6 +175,9 @@ impl Runtime {
                 JobMsg::Update(slot, update) => self.station.job_update(slot, update),
                 JobMsg::Done(slot, unit) => {
                     cancels[slot] = None;
+                    if let Some((writer, ctx)) = &self.records {
+                        writer.write(ctx.clone(), unit.clone());
+                    }
                     self.station.job_done(slot, unit.verdict());
                     driver.unit(&unit);
                     units.push(unit);

@@ -1,0 +1,152 @@
+//! `flashline records list|export`, and opening the records for `run`.
+
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::core::atomic_file;
+use crate::core::bundle::Bundle;
+use crate::core::ui::Counters;
+use crate::records::{self, Context, Filter, RecordWriter, Records};
+
+#[derive(Subcommand)]
+pub enum RecordsCommand {
+    /// List unit records
+    List {
+        #[command(flatten)]
+        select: Select,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write records to a file: CSV (spreadsheets), JSON, or the passed device IDs
+    Export {
+        #[command(flatten)]
+        select: Select,
+        #[arg(long, group = "format")]
+        csv: bool,
+        #[arg(long, group = "format")]
+        json: bool,
+        /// One device ID per line, of units that passed (for Particle's product import)
+        #[arg(long, group = "format")]
+        device_ids: bool,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct Select {
+    /// The records database (default: the station's, or the simulator's)
+    #[arg(long)]
+    records: Option<PathBuf>,
+    /// Only units since this UTC time or date (e.g. 2026-11-26)
+    #[arg(long)]
+    since: Option<String>,
+    /// Only this device
+    #[arg(long)]
+    device: Option<String>,
+}
+
+pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
+    match cmd {
+        RecordsCommand::List { select, json } => {
+            let list = load(&select)?;
+            if json {
+                super::print_json(&list)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            for r in &list {
+                println!(
+                    "{}  {:<6} {:<3} {:<24} {:<4} {:<15} {:>6} ms  {} {}",
+                    r.time_utc,
+                    r.station,
+                    r.slot,
+                    r.device_id.as_deref().unwrap_or("-"),
+                    r.outcome.to_uppercase(),
+                    r.code.as_deref().unwrap_or(""),
+                    r.duration_ms,
+                    r.bundle_name.as_deref().unwrap_or(""),
+                    r.bundle_version.as_deref().unwrap_or("")
+                );
+            }
+            println!("{} record(s)", list.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        RecordsCommand::Export {
+            select,
+            csv,
+            json,
+            device_ids,
+            output,
+        } => {
+            let list = load(&select)?;
+            let text = match (csv, json, device_ids) {
+                (_, true, _) => serde_json::to_string_pretty(&list)?,
+                (_, _, true) => records::device_ids(&list),
+                (true, _, _) => records::to_csv(&list),
+                _ => bail!("choose --csv, --json or --device-ids"),
+            };
+            atomic_file::write(&output, text.as_bytes())
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("{} record(s) -> {}", list.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(select: &Select) -> Result<Vec<records::Record>> {
+    let path = select.records.clone().unwrap_or_else(default_path);
+    if !path.exists() {
+        bail!("{}: no records yet (give --records FILE)", path.display());
+    }
+    let store = Records::open(&path)?;
+    Ok(store.list(&Filter {
+        since: select.since.clone(),
+        device_id: select.device.clone(),
+    })?)
+}
+
+/// The station's database if this is a station, else the simulator's in the user's data dir.
+pub fn default_path() -> PathBuf {
+    let station =
+        crate::core::config::StationConfig::load(Path::new("/etc/flashline/station.toml"));
+    match station {
+        Ok(c) => c.paths.records,
+        Err(_) => sim_path(),
+    }
+}
+
+/// Where `run --sim` keeps its records, so a simulated shift leaves real records to export.
+pub fn sim_path() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    data.join("flashline").join("sim-records.db")
+}
+
+/// The writer for `run`, and today's counters for the active bundle from what is recorded.
+pub fn open_for_run(
+    path: &Path,
+    station: &str,
+    bundle: Option<&Bundle>,
+) -> Result<(RecordWriter, Context, Counters)> {
+    let ctx = Context {
+        station: station.into(),
+        bundle_name: bundle.map(|b| b.name.clone()),
+        bundle_version: bundle.map(|b| b.version.clone()),
+        lock_hash: bundle.map(|b| b.lock_hash.clone()),
+    };
+    let today: String = records::now_utc().chars().take(10).collect();
+    let counters = match bundle {
+        Some(b) => {
+            let (pass, fail) = Records::open(path)?.counts(&b.lock_hash, &today)?;
+            Counters { pass, fail }
+        }
+        None => Counters::default(),
+    };
+    let writer = RecordWriter::start(path.to_path_buf())
+        .with_context(|| format!("opening records {}", path.display()))?;
+    Ok((writer, ctx, counters))
+}

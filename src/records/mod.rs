@@ -1,0 +1,8 @@
+//! Unit records: every unit that was on a fixture, pass or fail, with its measurements.
+mod export;
+mod store;
+mod writer;
+
+pub use export::{device_ids, to_csv};
+pub use store::{now_utc, Context, Filter, Record, Records, RecordsError};
+pub use writer::RecordWriter;

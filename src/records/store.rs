@@ -1,0 +1,294 @@
+//! The unit records in SQLite (design §7): one row per attempt, one per measurement. WAL with
+//! synchronous=FULL: a committed record survives a power cut; a crash mid-write leaves the
+//! previous state (SQLite's journal does what `atomic_file` does for single files).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::Path;
+
+use crate::core::board_test::Measurement;
+use crate::runtime::UnitResult;
+
+#[derive(Debug, thiserror::Error)]
+#[error("records {path}: {source}")]
+pub struct RecordsError {
+    pub path: String,
+    pub source: rusqlite::Error,
+}
+
+/// Each entry upgrades the schema by one version; applied in order, each in a transaction.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        time_utc TEXT NOT NULL,
+        station TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        device_id TEXT,
+        bundle_name TEXT,
+        bundle_version TEXT,
+        lock_hash TEXT,
+        outcome TEXT NOT NULL,
+        code TEXT,
+        reason TEXT,
+        duration_ms INTEGER NOT NULL,
+        flash_ms INTEGER,
+        test_ms INTEGER
+    );
+    CREATE TABLE measurements (
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        name TEXT NOT NULL,
+        value REAL,
+        unit TEXT,
+        low REAL,
+        high REAL,
+        passed INTEGER NOT NULL,
+        detail TEXT,
+        attempts INTEGER NOT NULL
+    );
+    CREATE INDEX units_time ON units(time_utc);
+    CREATE INDEX units_device ON units(device_id);",
+    // Two-stage bundles: the final firmware stage's own outcome and time.
+    "ALTER TABLE units ADD COLUMN final_ms INTEGER;
+     ALTER TABLE units ADD COLUMN final_code TEXT;",
+];
+
+/// Which bundle a unit was flashed with, and where.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub station: String,
+    pub bundle_name: Option<String>,
+    pub bundle_version: Option<String>,
+    pub lock_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Record {
+    pub id: i64,
+    pub time_utc: String,
+    pub station: String,
+    pub slot: String,
+    pub device_id: Option<String>,
+    pub bundle_name: Option<String>,
+    pub bundle_version: Option<String>,
+    pub lock_hash: Option<String>,
+    pub outcome: String,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub duration_ms: i64,
+    pub flash_ms: Option<i64>,
+    pub test_ms: Option<i64>,
+    pub final_ms: Option<i64>,
+    pub final_code: Option<String>,
+    pub measurements: Vec<Measurement>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `time_utc >= since` (an RFC 3339 prefix such as `2026-11-26`).
+    pub since: Option<String>,
+    pub device_id: Option<String>,
+}
+
+pub struct Records {
+    conn: Connection,
+    path: String,
+}
+
+impl Records {
+    pub fn open(path: &Path) -> Result<Records, RecordsError> {
+        let name = path.display().to_string();
+        let err = |source| RecordsError {
+            path: name.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        migrate(&mut conn).map_err(err)?;
+        Ok(Records { conn, path: name })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> RecordsError + '_ {
+        move |source| RecordsError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Stores one finished unit with its measurements, in one transaction.
+    pub fn insert(
+        &mut self,
+        ctx: &Context,
+        time_utc: &str,
+        u: &UnitResult,
+    ) -> Result<i64, RecordsError> {
+        let path = self.path.clone();
+        let err = move |source| RecordsError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute(
+            "INSERT INTO units (time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash,
+                outcome, code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                time_utc,
+                ctx.station,
+                u.slot,
+                u.device_id,
+                ctx.bundle_name,
+                ctx.bundle_version,
+                ctx.lock_hash,
+                u.outcome,
+                u.code,
+                u.reason,
+                u.duration_ms as i64,
+                u.flash_ms.map(|v| v as i64),
+                u.test_ms.map(|v| v as i64),
+                u.final_ms.map(|v| v as i64),
+                u.final_code,
+            ],
+        )
+        .map_err(&err)?;
+        let id = tx.last_insert_rowid();
+        for m in &u.measurements {
+            tx.execute(
+                "INSERT INTO measurements (unit_id, name, value, unit, low, high, passed, detail, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![id, m.name, m.value, m.unit, m.low, m.high, m.passed, m.detail, m.attempts],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Record>, RecordsError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash, outcome,
+                        code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code
+                 FROM units
+                 WHERE (?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2)
+                 ORDER BY id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(
+                params![
+                    filter.since,
+                    filter.device_id.as_ref().map(|d| d.to_lowercase())
+                ],
+                |r| {
+                    Ok(Record {
+                        id: r.get(0)?,
+                        time_utc: r.get(1)?,
+                        station: r.get(2)?,
+                        slot: r.get(3)?,
+                        device_id: r.get(4)?,
+                        bundle_name: r.get(5)?,
+                        bundle_version: r.get(6)?,
+                        lock_hash: r.get(7)?,
+                        outcome: r.get(8)?,
+                        code: r.get(9)?,
+                        reason: r.get(10)?,
+                        duration_ms: r.get(11)?,
+                        flash_ms: r.get(12)?,
+                        test_ms: r.get(13)?,
+                        final_ms: r.get(14)?,
+                        final_code: r.get(15)?,
+                        measurements: Vec::new(),
+                    })
+                },
+            )
+            .map_err(self.err())?;
+        let mut records = rows.collect::<Result<Vec<_>, _>>().map_err(self.err())?;
+        let mut m = self
+            .conn
+            .prepare(
+                "SELECT name, value, unit, low, high, passed, detail, attempts FROM measurements
+                 WHERE unit_id = ?1 ORDER BY rowid",
+            )
+            .map_err(self.err())?;
+        for r in &mut records {
+            r.measurements = m
+                .query_map([r.id], |row| {
+                    Ok(Measurement {
+                        name: row.get(0)?,
+                        value: row.get(1)?,
+                        unit: row.get(2)?,
+                        low: row.get(3)?,
+                        high: row.get(4)?,
+                        passed: row.get(5)?,
+                        detail: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                        attempts: row.get(7)?,
+                    })
+                })
+                .map_err(self.err())?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(self.err())?;
+        }
+        Ok(records)
+    }
+
+    /// Pass and fail counts for a bundle since a time (the OLED's counters: today, this bundle).
+    pub fn counts(&self, lock_hash: &str, since: &str) -> Result<(u32, u32), RecordsError> {
+        let count = |outcome: &str| -> Result<u32, RecordsError> {
+            self.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM units WHERE lock_hash = ?1 AND time_utc >= ?2 AND outcome = ?3",
+                    params![lock_hash, since, outcome],
+                    |r| r.get(0),
+                )
+                .map_err(self.err())
+        };
+        Ok((count("pass")?, count("fail")?))
+    }
+
+    pub fn integrity_ok(&self) -> Result<bool, RecordsError> {
+        let result: Option<String> = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        Ok(result.as_deref() == Some("ok"))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        [],
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [i as i64 + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Now as RFC 3339 UTC with milliseconds: sorts as text, reads in a spreadsheet.
+pub fn now_utc() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
