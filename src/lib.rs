@@ -9,3 +9,4 @@ pub mod ports;
 pub mod records;
 pub mod runtime;
 pub mod sim;
+pub mod stick;

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::core::bundle::{self, Bundle, BundleModule};
+use crate::stick;
+
+const STATION_TOML: &str = "/etc/flashline/station.toml";
 
 #[derive(Subcommand)]
 pub enum BundleCommand {
@@ -19,6 +22,28 @@ pub enum BundleCommand {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Pack a locked bundle into a signed archive for a USB stick
+    Pack {
+        dir: PathBuf,
+        /// minisign secret key (`flashline keygen`, or `minisign -G`)
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Verify a signed archive and make it the active bundle
+    Import {
+        archive: PathBuf,
+        /// The station's public key (default: station.toml's stick.pubkey)
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
+        /// The bundles directory holding `active` (default: station.toml's paths.bundles)
+        #[arg(long)]
+        into: Option<PathBuf>,
+        /// Accept a lower version than the active one
+        #[arg(long)]
+        allow_downgrade: bool,
     },
 }
 
@@ -38,6 +63,39 @@ pub fn run(cmd: BundleCommand) -> Result<ExitCode> {
         }
         BundleCommand::Verify { dir } => verify(&dir),
         BundleCommand::Show { dir, json } => show(&dir, json),
+        BundleCommand::Pack { dir, key, output } => {
+            let b = stick::pack(&dir, &key, &output)?;
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "packed {} {} -> {} ({size} bytes, signed)",
+                b.name,
+                b.version,
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BundleCommand::Import {
+            archive,
+            pubkey,
+            into,
+            allow_downgrade,
+        } => {
+            let station = crate::core::config::StationConfig::load(Path::new(STATION_TOML)).ok();
+            let pubkey = pubkey.or_else(|| station.as_ref().map(|s| s.stick.pubkey.clone()));
+            let into = into.or_else(|| station.as_ref().map(|s| s.paths.bundles.clone()));
+            let (Some(pubkey), Some(into)) = (pubkey, into) else {
+                anyhow::bail!("give --pubkey and --into (no {STATION_TOML} here)");
+            };
+            match stick::import(&archive, &pubkey, &into, allow_downgrade)? {
+                stick::Imported::Activated { name, version, dir } => {
+                    println!("active bundle is now {name} {version} ({})", dir.display())
+                }
+                stick::Imported::AlreadyActive { name, version } => {
+                    println!("{name} {version} is already active")
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

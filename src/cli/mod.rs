@@ -40,6 +40,11 @@ enum Command {
     /// List or export unit records
     #[command(subcommand)]
     Records(records_cmd::RecordsCommand),
+    /// Make a bundle signing key pair (minisign formats): DIR/bundle.key, DIR/bundle.pub
+    Keygen {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Run the peripheral tests alone on a flashed board
     Test(test_cmd::Args),
     /// Render the OLED screens as PNG
@@ -57,6 +62,15 @@ pub fn main() -> ExitCode {
         Command::Screenshot(args) => screenshot_cmd::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Records(cmd) => records_cmd::run(cmd),
+        Command::Keygen { out } => crate::stick::keys::generate(&out)
+            .map(|()| {
+                println!(
+                    "wrote {0}/bundle.key (keep it off the station) and {0}/bundle.pub",
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            })
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => code,

@@ -33,6 +33,15 @@ pub enum RecordsCommand {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// Test hook for the power-cut tests: writes COUNT synthetic units, printing each id once
+    /// it is committed
+    #[command(hide = true)]
+    Stress {
+        #[arg(long)]
+        records: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+    },
 }
 
 #[derive(clap::Args)]
@@ -73,6 +82,10 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
             println!("{} record(s)", list.len());
             Ok(ExitCode::SUCCESS)
         }
+        RecordsCommand::Stress {
+            records: path,
+            count,
+        } => stress(&path, count),
         RecordsCommand::Export {
             select,
             csv,
@@ -149,4 +162,33 @@ pub fn open_for_run(
     let writer = RecordWriter::start(path.to_path_buf())
         .with_context(|| format!("opening records {}", path.display()))?;
     Ok((writer, ctx, counters))
+}
+
+fn stress(path: &Path, count: u32) -> Result<ExitCode> {
+    use std::io::Write;
+    let mut store = Records::open(path)?;
+    let ctx = Context {
+        station: "stress".into(),
+        ..Context::default()
+    };
+    let mut out = std::io::stdout().lock();
+    for i in 0..count {
+        let unit = crate::runtime::UnitResult {
+            slot: "A".into(),
+            device_id: Some(format!("e00fce68{i:016x}")),
+            outcome: "pass".into(),
+            code: None,
+            reason: None,
+            duration_ms: u64::from(i),
+            flash_ms: None,
+            test_ms: None,
+            final_ms: None,
+            final_code: None,
+            measurements: Vec::new(),
+        };
+        let id = store.insert(&ctx, &records::now_utc(), &unit)?;
+        writeln!(out, "committed {id}")?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,172 @@
+//! Power cuts, simulated by SIGKILL at pseudo-random moments: the records database opens and
+//! holds every record that was reported committed; the active bundle is the old or the new
+//! one, complete.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use flashline::core::bundle::Bundle;
+use flashline::records::{Filter, Records};
+
+const BIN: &str = env!("CARGO_BIN_EXE_flashline");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
+
+/// A small deterministic generator: the same trials every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
+
+#[test]
+fn records_survive_100_kills_mid_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let mut rng = Lcg(42);
+    let mut committed: Vec<i64> = Vec::new();
+    for _ in 0..100 {
+        let mut child = Command::new(BIN)
+            .args([
+                "records",
+                "stress",
+                "--records",
+                db.to_str().unwrap(),
+                "--count",
+                "100000",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let wait_for = 1 + rng.next(20);
+        for _ in 0..wait_for {
+            match lines.next() {
+                Some(Ok(l)) => committed.push(l.trim_start_matches("committed ").parse().unwrap()),
+                _ => break,
+            }
+        }
+        std::thread::sleep(Duration::from_micros(rng.next(3000)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Lines already in the pipe were committed before they were printed.
+        for l in lines.map_while(Result::ok) {
+            committed.push(l.trim_start_matches("committed ").parse().unwrap());
+        }
+    }
+    let store = Records::open(&db).unwrap();
+    assert!(store.integrity_ok().unwrap());
+    let ids: Vec<i64> = store
+        .list(&Filter::default())
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let missing: Vec<_> = committed.iter().filter(|id| !ids.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} reported committed but missing: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(committed.len() >= 100);
+}
+
+fn run(args: &[&str]) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn versioned(dir: &Path, version: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(EXAMPLE).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    let text = std::fs::read_to_string(dir.join("bundle.toml")).unwrap();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
+    )
+    .unwrap();
+    run(&["bundle", "lock", dir.to_str().unwrap()]);
+    dir.to_path_buf()
+}
+
+#[test]
+fn the_active_bundle_is_old_or_new_after_kills_during_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    run(&["keygen", "--out", p("keys").to_str().unwrap()]);
+    let key = p("keys/bundle.key");
+    let mut archives = Vec::new();
+    for v in ["1.0.0", "2.0.0"] {
+        let src = versioned(&p(&format!("src-{v}")), v);
+        let out = p(&format!("{v}.tar"));
+        run(&[
+            "bundle",
+            "pack",
+            src.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        archives.push((v, out));
+    }
+    let bundles = p("bundles");
+    let pubkey = p("keys/bundle.pub");
+    let import = |archive: &Path| {
+        Command::new(BIN)
+            .args([
+                "bundle",
+                "import",
+                archive.to_str().unwrap(),
+                "--pubkey",
+                pubkey.to_str().unwrap(),
+            ])
+            .args(["--into", bundles.to_str().unwrap(), "--allow-downgrade"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = import(&archives[0].1);
+    first.wait().unwrap();
+    let mut rng = Lcg(7);
+    let mut outcomes = [0usize; 2];
+    for trial in 0..40 {
+        let (_, archive) = &archives[(trial + 1) % 2];
+        let mut child = import(archive);
+        std::thread::sleep(Duration::from_micros(rng.next(40_000)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let active = Bundle::load(&bundles.join("active"))
+            .unwrap_or_else(|e| panic!("trial {trial}: the active bundle is broken: {e}"));
+        let i = archives
+            .iter()
+            .position(|(v, _)| *v == active.version)
+            .unwrap();
+        outcomes[i] += 1;
+    }
+    // Both outcomes happen: some imports were cut off, some finished.
+    assert!(outcomes.iter().all(|n| *n > 0), "{outcomes:?}");
+}
