@@ -199,3 +199,73 @@ fn a_downgrade_needs_explicit_confirmation() {
     assert!(s.import(&old, &["--allow-downgrade"]).status.success());
     assert!(s.active().unwrap().to_str().unwrap().contains("1.0.0"));
 }
+
+#[test]
+fn the_station_imports_from_the_stick_on_confirmation_and_exports_records_to_it() {
+    let s = Setup::new();
+    let stick = s.p("stick");
+    std::fs::create_dir_all(&stick).unwrap();
+    let v2 = versioned(&s.p("v2"), "2.0.0");
+    std::fs::rename(s.pack(&v2, "v2.tar"), stick.join("v2.tar")).unwrap();
+    let ev = |at: u64, action: &str| format!("[[event]]\nat_ms = {at}\naction = \"{action}\"\n");
+    let script: String = [
+        ev(0, "func_long"),    // menu
+        ev(2000, "func"),      // → import bundle
+        ev(3000, "func_long"), // choose it: IMPORT? v2.0.0
+        ev(6000, "func_long"), // yes
+        ev(9000, "seat"),
+        ev(30000, "func_long"), // menu
+        ev(32000, "func"),
+        ev(33000, "func"), // → export records
+        ev(34000, "func_long"),
+    ]
+    .concat();
+    std::fs::write(s.p("script.toml"), script).unwrap();
+    let db = s.p("records.db");
+    let home = s.p("home");
+    let out = Command::new(env!("CARGO_BIN_EXE_flashline"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "--sim",
+            "--json",
+            "--script",
+            s.p("script.toml").to_str().unwrap(),
+        ])
+        .args([
+            "--records",
+            db.to_str().unwrap(),
+            "--stick",
+            stick.to_str().unwrap(),
+        ])
+        .args(["--pubkey", s.p("keys/bundle.pub").to_str().unwrap()])
+        .env("XDG_DATA_HOME", &home)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = flashline::records::Records::open(&db)
+        .unwrap()
+        .list(&Default::default())
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].bundle_version.as_deref(),
+        Some("2.0.0"),
+        "the unit was flashed with the imported bundle"
+    );
+    assert_eq!(records[0].outcome, "pass");
+    let active = std::fs::read_link(home.join("flashline/sim-bundles/active")).unwrap();
+    assert!(active.to_str().unwrap().starts_with("example-argon-2.0.0-"));
+    let exported: Vec<_> = std::fs::read_dir(stick.join("flashline-export"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(exported.len(), 1);
+    let csv = std::fs::read_to_string(exported[0].path()).unwrap();
+    assert_eq!(csv.lines().count(), 2, "header and the one unit");
+}

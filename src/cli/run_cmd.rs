@@ -15,7 +15,7 @@ use crate::core::ui::{BundleLabel, Frame, UiState};
 use crate::ports::Clock;
 use crate::runtime::script::{Action, Script};
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, Runtime, UnitResult};
+use crate::runtime::{DebouncedInputs, Driver, Runtime, StickSetup, UnitResult};
 use crate::sim::scheduler::VirtualScheduler;
 use crate::sim::Fault;
 
@@ -37,6 +37,12 @@ pub struct Args {
     /// user's data directory)
     #[arg(long)]
     records: Option<PathBuf>,
+    /// With --sim: a directory standing in for the USB stick (signed bundles in, records out)
+    #[arg(long, requires = "pubkey")]
+    stick: Option<PathBuf>,
+    /// With --stick: the public key bundles must be signed with
+    #[arg(long, requires = "stick")]
+    pubkey: Option<PathBuf>,
 }
 
 pub const EXAMPLE_BUNDLE: &str = "bundles/example-argon";
@@ -78,6 +84,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(SimSlot::new(&s.name, faults, preload))
         })
         .collect::<Result<Vec<_>>>()?;
+    let stick = match (&args.stick, &args.pubkey) {
+        (Some(mount), Some(pubkey)) => Some(StickSetup {
+            mount: mount.clone(),
+            pubkey: pubkey.clone(),
+            bundles: super::records_cmd::sim_path().with_file_name("sim-bundles"),
+            records: records_path.clone(),
+            station: "sim".into(),
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("--stick DIR and --pubkey FILE go together"),
+    };
     let (writer, ctx, counters) =
         super::records_cmd::open_for_run(&records_path, "sim", Some(&bundle))?;
     let mut station = Station::new(
@@ -87,7 +104,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     station.set_counters(counters);
     if interactive {
-        return super::run_terminal::run(bundle, slots, station, (writer, ctx));
+        return super::run_terminal::run(bundle, slots, station, (writer, ctx), stick);
     }
     let scheduler = VirtualScheduler::new();
     let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
@@ -102,6 +119,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bundle: Some(Arc::new(bundle)),
         tick: TICK,
         records: Some((writer, ctx)),
+        stick,
     };
     let mut driver = ScriptDriver {
         world,

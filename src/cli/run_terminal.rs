@@ -25,6 +25,7 @@ pub fn run(
     slots: Vec<SimSlot>,
     station: Station,
     records: (crate::records::RecordWriter, crate::records::Context),
+    stick: Option<crate::runtime::StickSetup>,
 ) -> Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
     let world = SimWorld::new(clock.clone(), slots)
@@ -39,6 +40,7 @@ pub fn run(
         bundle: Some(Arc::new(bundle)),
         tick: Duration::from_millis(20),
         records: Some(records),
+        stick,
     };
     let _screen = RawScreen::enter()?;
     let mut driver = KeyboardDriver {

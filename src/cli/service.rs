@@ -66,6 +66,13 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
         station,
         tick: Duration::from_millis(10),
         records: Some((writer, ctx)),
+        stick: Some(crate::runtime::StickSetup {
+            mount: config.stick.mount.clone(),
+            pubkey: config.stick.pubkey.clone(),
+            bundles: config.paths.bundles.clone(),
+            records: records_path.clone(),
+            station: config.station.clone(),
+        }),
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -7,9 +7,11 @@ mod inputs;
 mod job;
 pub mod script;
 pub mod sim_world;
+mod stick;
 
 pub use inputs::DebouncedInputs;
 pub use job::{JobMsg, UnitResult};
+pub use stick::StickSetup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -69,6 +71,8 @@ pub struct Runtime {
     pub tick: Duration,
     /// Where finished units are recorded, and what with.
     pub records: Option<(RecordWriter, RecordContext)>,
+    /// The USB stick: bundles in, records out.
+    pub stick: Option<StickSetup>,
 }
 
 pub struct RunSummary {
@@ -83,8 +87,18 @@ impl Runtime {
         let mut last_frame: Option<Frame> = None;
         let mut display_retry_at = Duration::ZERO;
         let mut stopping = false;
+        let mut stick_seen = self
+            .stick
+            .as_ref()
+            .map(|s| stick::archives(&s.mount))
+            .unwrap_or_default();
+        let mut stick_look_at = Duration::ZERO;
         loop {
             let now = self.clock.now();
+            if now >= stick_look_at {
+                self.watch_stick(&mut stick_seen);
+                stick_look_at = now + stick::POLL_EVERY;
+            }
             if !stopping && !driver.tick(now, &mut self.station) {
                 stopping = true;
             }
@@ -155,10 +169,16 @@ impl Runtime {
                     c.store(true, Ordering::SeqCst);
                 }
             }
+            Command::ImportBundle if self.stick.is_some() => self.offer_import(None),
+            Command::ExportRecords if self.stick.is_some() => self.export_records(),
+            Command::ConfirmImport {
+                archive,
+                allow_downgrade,
+            } => self.confirm_import(archive, allow_downgrade),
             Command::ImportBundle | Command::ExportRecords => {
                 let until = self.clock.now() + Duration::from_secs(3);
                 self.station
-                    .notify("NO STICK", vec!["no USB stick found".into()], until);
+                    .notify("NO STICK", vec!["no USB stick set up".into()], until);
             }
         }
     }

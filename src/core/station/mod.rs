@@ -29,6 +29,11 @@ pub enum Command {
     AbortJob(usize),
     ImportBundle,
     ExportRecords,
+    /// The operator confirmed importing this archive from the stick.
+    ConfirmImport {
+        archive: std::path::PathBuf,
+        allow_downgrade: bool,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -59,6 +64,8 @@ pub struct Station {
     screen: Screen,
     menu: Option<usize>,
     notice: Option<(Notice, Duration)>,
+    /// A question on screen: FUNC held answers yes with this command, FUNC short says no.
+    question: Option<(Notice, Command)>,
 }
 
 impl Station {
@@ -75,6 +82,7 @@ impl Station {
             screen: Screen::Status,
             menu: None,
             notice: None,
+            question: None,
         }
     }
 
@@ -97,7 +105,38 @@ impl Station {
         ));
     }
 
+    /// Asks the operator; FUNC held confirms (`yes` is returned), FUNC short or START cancels.
+    pub fn ask(&mut self, title: &str, lines: Vec<String>, yes: Command) {
+        self.menu = None;
+        self.question = Some((
+            Notice {
+                title: title.into(),
+                lines,
+            },
+            yes,
+        ));
+    }
+
+    pub fn is_asking(&self) -> bool {
+        self.question.is_some()
+    }
+
     pub fn handle(&mut self, input: Input, now: Duration) -> Vec<Command> {
+        if let Some((_, yes)) = &self.question {
+            match input {
+                Input::Func(ButtonEvent::Long) => {
+                    let yes = yes.clone();
+                    self.question = None;
+                    return vec![yes];
+                }
+                Input::Func(ButtonEvent::Short) | Input::Start => {
+                    self.question = None;
+                    return vec![];
+                }
+                // Seating and removing boards goes on while the question waits.
+                _ => {}
+            }
+        }
         match input {
             Input::Seated(i) => {
                 let Some(slot) = self.slots.get_mut(i) else {
@@ -137,7 +176,8 @@ impl Station {
                 startable.map(|i| self.start(i, now)).unwrap_or_default()
             }
             Input::Func(ButtonEvent::Short) => {
-                if self.notice.take().is_some() {
+                // A press dismisses a message still on screen; an expired one is gone already.
+                if self.notice.take().is_some_and(|(_, until)| now < until) {
                     return vec![];
                 }
                 match &mut self.menu {
@@ -224,11 +264,12 @@ impl Station {
                 items: MENU.iter().map(|s| s.to_string()).collect(),
                 selected,
             }),
-            notice: self
-                .notice
-                .as_ref()
-                .filter(|(_, until)| now < *until)
-                .map(|(n, _)| n.clone()),
+            notice: self.question.as_ref().map(|(n, _)| n.clone()).or_else(|| {
+                self.notice
+                    .as_ref()
+                    .filter(|(_, until)| now < *until)
+                    .map(|(n, _)| n.clone())
+            }),
         }
     }
 }

@@ -95,3 +95,35 @@ fn without_a_bundle_nothing_starts_and_the_screen_says_so() {
     assert_eq!(st.ui(s(1)).notice.unwrap().title, "NO BUNDLE");
     assert!(st.ui(s(5)).notice.is_none());
 }
+
+#[test]
+fn a_question_is_answered_by_holding_func_and_cancelled_by_a_short_press() {
+    let mut st = station(true);
+    let yes = Command::ConfirmImport {
+        archive: "x.tar".into(),
+        allow_downgrade: false,
+    };
+    st.ask("IMPORT?", vec!["b 2".into()], yes.clone());
+    assert_eq!(st.ui(s(0)).notice.unwrap().title, "IMPORT?");
+    assert_eq!(
+        st.handle(Input::Func(ButtonEvent::Long), s(1)),
+        vec![yes.clone()]
+    );
+    assert!(st.ui(s(1)).notice.is_none() && st.ui(s(1)).menu.is_none());
+    st.ask("IMPORT?", vec![], yes);
+    assert!(st.handle(Input::Func(ButtonEvent::Short), s(2)).is_empty());
+    assert!(!st.is_asking());
+    assert_eq!(
+        st.ui(s(2)).screen,
+        Screen::Status,
+        "the cancelling press does not also cycle screens"
+    );
+}
+
+#[test]
+fn an_expired_message_does_not_swallow_the_next_press() {
+    let mut st = station(true);
+    st.notify("IMPORTED", vec![], s(4));
+    st.handle(Input::Func(ButtonEvent::Short), s(10));
+    assert_eq!(st.ui(s(10)).screen, Screen::Counters);
+}
