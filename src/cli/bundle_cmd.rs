@@ -175,5 +175,9 @@ fn show(dir: &Path, json: bool) -> Result<ExitCode> {
         println!("final     {} v{} ({})", f.function, f.version, f.file);
     }
     println!("tests     {}", view.tests.unwrap_or("none"));
+    let mut stages = vec!["FLASH"];
+    stages.extend(view.tests.map(|_| "TEST"));
+    stages.extend(view.final_firmware.as_ref().map(|_| "FINAL"));
+    println!("stages    {}", stages.join(" -> "));
     Ok(ExitCode::SUCCESS)
 }

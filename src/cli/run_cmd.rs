@@ -181,6 +181,7 @@ impl Driver for ScriptDriver {
             match event.action {
                 Action::Seat => self.world.seat(slot),
                 Action::Unseat => self.world.unseat(slot),
+                Action::Reseat => self.world.reseat(slot),
                 Action::Start => self.world.press(SimButton::Start, now, SHORT_HOLD),
                 Action::Func => self.world.press(SimButton::Func, now, SHORT_HOLD),
                 Action::FuncLong => self.world.press(SimButton::Func, now, LONG_HOLD),

@@ -256,6 +256,25 @@ impl Records {
         Ok((count("pass")?, count("fail")?))
     }
 
+    /// Whether this device's last attempt with this bundle passed its tests and failed only
+    /// in the final stage.
+    pub fn final_stage_pending(
+        &self,
+        device_id: &str,
+        lock_hash: &str,
+    ) -> Result<bool, RecordsError> {
+        let last: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT final_code FROM units WHERE device_id = ?1 AND lock_hash = ?2 ORDER BY id DESC LIMIT 1",
+                params![device_id, lock_hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        Ok(matches!(last, Some(Some(_))))
+    }
+
     pub fn integrity_ok(&self) -> Result<bool, RecordsError> {
         let result: Option<String> = self
             .conn

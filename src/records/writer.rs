@@ -9,6 +9,7 @@ use super::store::{now_utc, Context, Records};
 use crate::runtime::UnitResult;
 
 pub struct RecordWriter {
+    path: PathBuf,
     tx: Option<Sender<(Context, String, UnitResult)>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -17,6 +18,7 @@ impl RecordWriter {
     /// Opens the database now (so a bad path fails at start) and writes from a thread.
     pub fn start(path: PathBuf) -> Result<RecordWriter, super::store::RecordsError> {
         let mut records = Records::open(&path)?;
+        let db = path.clone();
         let (tx, rx) = channel::<(Context, String, UnitResult)>();
         let thread = std::thread::spawn(move || {
             for (ctx, time, unit) in rx {
@@ -31,9 +33,14 @@ impl RecordWriter {
             }
         });
         Ok(RecordWriter {
+            path: db,
             tx: Some(tx),
             thread: Some(thread),
         })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     pub fn write(&self, ctx: Context, unit: UnitResult) {

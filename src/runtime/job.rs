@@ -1,5 +1,6 @@
-//! One unit on one slot, on its own thread: flash (then test, later stages), reporting
-//! progress and the verdict to the main loop over a channel. It never blocks on the main loop.
+//! One unit on one slot, on its own thread: flash, test, and for a two-stage bundle flash the
+//! final firmware, reporting progress and the verdict to the main loop over a channel. It never
+//! blocks on the main loop.
 
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use crate::core::board_test::{run_tests, Measurement};
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, Phase};
-use crate::core::flash::{FlashOptions, Flasher};
+use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
 use crate::core::station::{JobUpdate, Verdict};
 use crate::ports::{Clock, PortPath, SerialPorts, UsbBus};
 
@@ -33,6 +34,22 @@ pub struct UnitResult {
 }
 
 impl UnitResult {
+    fn new(slot: &str) -> Self {
+        UnitResult {
+            slot: slot.into(),
+            device_id: None,
+            outcome: "fail".into(),
+            code: None,
+            reason: None,
+            duration_ms: 0,
+            flash_ms: None,
+            test_ms: None,
+            final_ms: None,
+            final_code: None,
+            measurements: Vec::new(),
+        }
+    }
+
     pub fn verdict(&self) -> Verdict {
         match &self.code {
             None => Verdict::Pass {
@@ -52,6 +69,10 @@ pub enum JobMsg {
     Done(usize, UnitResult),
 }
 
+/// Whether this device, with this bundle (lock hash), already passed its tests and only its
+/// final stage failed: such a board may go straight to the final stage.
+pub type TestedBefore = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 pub struct Job {
     pub slot: usize,
     pub slot_name: String,
@@ -62,110 +83,170 @@ pub struct Job {
     pub clock: Arc<dyn Clock>,
     pub cancel: Arc<AtomicBool>,
     pub messages: Sender<JobMsg>,
+    pub tested_before: Option<TestedBefore>,
 }
 
 impl Job {
     pub fn run(mut self) {
         let started = self.clock.now();
-        let slot = self.slot;
-        let messages = self.messages.clone();
-        let options = FlashOptions {
-            cancel: Some(self.cancel.clone()),
-            fresh_boot: self.bundle.tests.is_some(),
-            ..FlashOptions::default()
-        };
-        let mut flasher = Flasher {
-            bus: self.bus.as_mut(),
-            clock: self.clock.as_ref(),
-            port: self.port.clone(),
-            bundle: &self.bundle,
-            options,
-        };
-        let mut device_id = None;
-        let result = flasher.run(&mut |event| {
-            if let Event::Board { device_id: id, .. } = &event {
-                device_id.clone_from(id);
-            }
-            // The main loop may be gone at shutdown; progress is best effort.
-            let _ = messages.send(JobMsg::Update(slot, update_of(&event)));
-        });
-        let ms = |from: Duration| (self.clock.now() - from).as_millis() as u64;
-        let mut unit = UnitResult {
-            slot: self.slot_name.clone(),
-            device_id,
-            outcome: "fail".into(),
-            code: None,
-            reason: None,
-            duration_ms: 0,
-            flash_ms: Some(ms(started)),
-            test_ms: None,
-            final_ms: None,
-            final_code: None,
-            measurements: Vec::new(),
-        };
-        match result {
-            Ok(report) => {
-                unit.device_id = report.device_id.or(unit.device_id);
-                if let Some(tests) = &self.bundle.tests {
-                    let test_started = self.clock.now();
-                    let mut progress = |i: usize, n: usize, name: &str| {
-                        let percent = (i * 100 / n.max(1)) as u8;
-                        let update = JobUpdate {
-                            stage: format!("TEST {}/{n}", i + 1),
-                            detail: name.to_string(),
-                            percent,
-                        };
-                        let _ = messages.send(JobMsg::Update(slot, update));
-                    };
-                    let report = run_tests(
-                        &tests.plan,
-                        self.serial.as_mut(),
-                        &self.port,
-                        self.clock.as_ref(),
-                        &mut progress,
-                    );
-                    unit.test_ms = Some(ms(test_started));
-                    unit.measurements = report.measurements;
-                    if let Some(f) = report.failure {
-                        unit.code = Some(f.code.as_str().into());
-                        unit.reason = Some(f.reason);
-                    }
-                }
-            }
+        let mut unit = UnitResult::new(&self.slot_name);
+        let bundle = self.bundle.clone();
+        let flashed = self.flash(
+            &bundle,
+            "FLASH",
+            bundle.tests.is_some(),
+            &mut unit.device_id,
+        );
+        unit.flash_ms = Some(self.ms_since(started));
+        match flashed {
             Err(e) => {
                 log::error!("slot {}: {}: {e}", self.slot_name, e.code());
                 unit.code = Some(e.code().as_str().into());
                 unit.reason = Some(e.short_reason());
             }
+            Ok(report) => {
+                unit.device_id = report.device_id.clone().or(unit.device_id);
+                if !self.skips_tests(&report, unit.device_id.as_deref()) {
+                    self.test(&mut unit);
+                }
+                if unit.code.is_none() {
+                    self.final_stage(&mut unit);
+                }
+            }
         }
         if unit.code.is_none() {
             unit.outcome = "pass".into();
         }
-        unit.duration_ms = ms(started);
+        unit.duration_ms = self.ms_since(started);
         log::info!(
             "slot {}: {} in {} ms",
             unit.slot,
             unit.outcome.to_uppercase(),
             unit.duration_ms
         );
-        let _ = self.messages.send(JobMsg::Done(slot, unit));
+        let _ = self.messages.send(JobMsg::Done(self.slot, unit));
+    }
+
+    fn ms_since(&self, from: Duration) -> u64 {
+        (self.clock.now() - from).as_millis() as u64
+    }
+
+    fn flash(
+        &mut self,
+        bundle: &Bundle,
+        stage: &'static str,
+        fresh_boot: bool,
+        device_id: &mut Option<String>,
+    ) -> Result<FlashReport, FlashError> {
+        let slot = self.slot;
+        let messages = self.messages.clone();
+        let options = FlashOptions {
+            cancel: Some(self.cancel.clone()),
+            fresh_boot,
+            ..FlashOptions::default()
+        };
+        let mut flasher = Flasher {
+            bus: self.bus.as_mut(),
+            clock: self.clock.as_ref(),
+            port: self.port.clone(),
+            bundle,
+            options,
+        };
+        flasher.run(&mut |event| {
+            if let Event::Board {
+                device_id: Some(id),
+                ..
+            } = &event
+            {
+                *device_id = Some(id.clone());
+            }
+            // The main loop may be gone at shutdown; progress is best effort.
+            let _ = messages.send(JobMsg::Update(slot, update_of(&event, stage)));
+        })
+    }
+
+    /// A board of a two-stage bundle that needed nothing written, and whose tests passed on an
+    /// earlier seating, skips straight to the final stage (only its final stage failed then).
+    fn skips_tests(&self, report: &FlashReport, device_id: Option<&str>) -> bool {
+        let (Some(_), Some(id), Some(tested)) =
+            (&self.bundle.final_firmware, device_id, &self.tested_before)
+        else {
+            return false;
+        };
+        let skip = report.modules_written.is_empty() && tested(id, &self.bundle.lock_hash);
+        if skip {
+            log::info!(
+                "slot {}: {id} passed its tests before; straight to the final stage",
+                self.slot_name
+            );
+        }
+        skip
+    }
+
+    fn test(&mut self, unit: &mut UnitResult) {
+        let Some(tests) = &self.bundle.tests else {
+            return;
+        };
+        let started = self.clock.now();
+        let (slot, messages) = (self.slot, self.messages.clone());
+        let mut progress = |i: usize, n: usize, name: &str| {
+            let percent = (i * 100 / n.max(1)) as u8;
+            let update = JobUpdate {
+                stage: format!("TEST {}/{n}", i + 1),
+                detail: name.to_string(),
+                percent,
+            };
+            let _ = messages.send(JobMsg::Update(slot, update));
+        };
+        let report = run_tests(
+            &tests.plan,
+            self.serial.as_mut(),
+            &self.port,
+            self.clock.as_ref(),
+            &mut progress,
+        );
+        unit.test_ms = Some(self.ms_since(started));
+        unit.measurements = report.measurements;
+        if let Some(f) = report.failure {
+            unit.code = Some(f.code.as_str().into());
+            unit.reason = Some(f.reason);
+        }
+    }
+
+    /// Flashes the final firmware over the test firmware (enter DFU by control request, one
+    /// module, leave, verify by module info). Its failures carry their own `E-FINAL-` codes.
+    fn final_stage(&mut self, unit: &mut UnitResult) {
+        let Some(final_bundle) = self.bundle.final_stage() else {
+            return;
+        };
+        let started = self.clock.now();
+        let mut ignored = None;
+        let result = self.flash(&final_bundle, "FINAL", false, &mut ignored);
+        unit.final_ms = Some(self.ms_since(started));
+        if let Err(e) = result {
+            let code = format!("E-FINAL-{}", e.code().as_str().trim_start_matches("E-"));
+            log::error!("slot {}: {code}: {e}", self.slot_name);
+            unit.final_code = Some(code.clone());
+            unit.code = Some(code);
+            unit.reason = Some(format!("final: {}", e.short_reason()));
+        }
     }
 }
 
-fn update_of(event: &Event) -> JobUpdate {
+fn update_of(event: &Event, stage: &str) -> JobUpdate {
     match event {
         Event::Board { device_id, .. } => JobUpdate {
-            stage: "FLASH".into(),
+            stage: stage.into(),
             detail: device_id.as_deref().map_or("board found".into(), |id| {
                 format!("board ..{}", &id[id.len().saturating_sub(8)..])
             }),
             percent: 0,
         },
-        Event::Stage { stage, detail } => JobUpdate {
-            stage: "FLASH".into(),
+        Event::Stage { stage: s, detail } => JobUpdate {
+            stage: stage.into(),
             detail: format!(
                 "{} {}",
-                stage_word(*stage),
+                stage_word(*s),
                 detail.lines().next().unwrap_or_default()
             )
             .trim()
@@ -186,7 +267,7 @@ fn update_of(event: &Event) -> JobUpdate {
             };
             let percent = (done.saturating_mul(100) / (*total).max(1)).min(100) as u8;
             JobUpdate {
-                stage: "FLASH".into(),
+                stage: stage.into(),
                 detail,
                 percent,
             }

@@ -160,6 +160,10 @@ impl Runtime {
                     clock: self.clock.clone(),
                     cancel,
                     messages: tx.clone(),
+                    tested_before: self
+                        .records
+                        .as_ref()
+                        .map(|(w, _)| tested_before(w.path().to_path_buf())),
                 };
                 self.spawner.spawn(Box::new(move || job.run()));
             }
@@ -220,4 +224,14 @@ impl Runtime {
             *retry_at = now + Duration::from_secs(10);
         }
     }
+}
+
+/// Looks in the records whether a device passed its tests with a bundle and failed only in
+/// the final stage.
+fn tested_before(records: std::path::PathBuf) -> job::TestedBefore {
+    Arc::new(move |device_id: &str, lock_hash: &str| {
+        crate::records::Records::open(&records)
+            .and_then(|r| r.final_stage_pending(device_id, lock_hash))
+            .unwrap_or(false)
+    })
 }

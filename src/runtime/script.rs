@@ -33,6 +33,8 @@ pub struct ScriptSlot {
 pub enum Action {
     Seat,
     Unseat,
+    /// Puts the board last removed from this slot back (the same unit, re-seated).
+    Reseat,
     Start,
     Func,
     FuncLong,
@@ -85,7 +87,7 @@ impl Script {
         let names: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
         for (i, e) in self.events.iter().enumerate() {
             match (e.action, &e.slot) {
-                (Action::Seat | Action::Unseat, None) if names.len() > 1 => {
+                (Action::Seat | Action::Unseat | Action::Reseat, None) if names.len() > 1 => {
                     return Err(format!(
                         "event {}: `{:?}` needs `slot` (one of {})",
                         i + 1,

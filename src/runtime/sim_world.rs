@@ -60,6 +60,8 @@ pub struct SimWorld {
     func: SimPin,
     releases: Vec<(Duration, SimButton)>,
     test_firmware: Option<Module>,
+    /// The board each slot had last, for `reseat`.
+    removed: Vec<Option<SimArgon>>,
 }
 
 impl SimWorld {
@@ -73,6 +75,7 @@ impl SimWorld {
             func: SimPin::default(),
             releases: Vec::new(),
             test_firmware: None,
+            removed: Vec::new(),
         }
     }
 
@@ -131,10 +134,24 @@ impl SimWorld {
             return;
         };
         slot.fixture.set(false);
-        if let Some(board) = self.boards()[i].take() {
+        let name = slot.name.clone();
+        let taken = self.boards()[i].take();
+        if let Some(board) = taken {
             board.unplug();
+            self.removed.resize(self.slots.len(), None);
+            self.removed[i] = Some(board);
         }
-        log::debug!("sim: board removed from slot {}", slot.name);
+        log::debug!("sim: board removed from slot {name}");
+    }
+
+    /// The same unit goes back in: it powers up with whatever its flash holds.
+    pub fn reseat(&mut self, i: usize) {
+        let Some(board) = self.removed.get_mut(i).and_then(Option::take) else {
+            return self.seat(i);
+        };
+        board.replug();
+        self.slots[i].fixture.set(true);
+        self.boards()[i] = Some(board);
     }
 
     pub fn toggle_seat(&mut self, i: usize) {

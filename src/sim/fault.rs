@@ -22,6 +22,8 @@ pub enum Fault {
     SlowErase,
     /// After leaving DFU the board never comes back on USB.
     NoReenumerate,
+    /// Asked to enter DFU by control request, the board never comes back on USB.
+    NoDfu,
     /// The board is a Boron.
     WrongPlatform,
     /// One byte flips in flash after it was written.
@@ -40,7 +42,7 @@ pub enum Fault {
 
 pub const FAULT_NAMES: &str =
     "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
-slow-erase, no-reenumerate, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
+slow-erase, no-reenumerate, no-dfu, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
 garbage:TEST, serial-drop:TEST";
 
 impl Fault {
@@ -70,6 +72,7 @@ impl Fault {
             )),
             ("slow-erase", None) => Fault::SlowErase,
             ("no-reenumerate", None) => Fault::NoReenumerate,
+            ("no-dfu", None) => Fault::NoDfu,
             ("wrong-platform", None) => Fault::WrongPlatform,
             ("corrupt", None) => Fault::Corrupt,
             ("meas", Some(a)) => match a.split_once('=') {
@@ -106,6 +109,7 @@ impl fmt::Display for Fault {
             Fault::WriteError(Some(a)) => write!(f, "write-error:0x{a:x}"),
             Fault::SlowErase => write!(f, "slow-erase"),
             Fault::NoReenumerate => write!(f, "no-reenumerate"),
+            Fault::NoDfu => write!(f, "no-dfu"),
             Fault::WrongPlatform => write!(f, "wrong-platform"),
             Fault::Corrupt => write!(f, "corrupt"),
             Fault::Meas(t, v) => write!(f, "meas:{t}={v}"),

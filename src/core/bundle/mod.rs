@@ -89,6 +89,20 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// The bundle a board should hold after a two-stage run: the test firmware's user part
+    /// replaced by the final firmware; `None` for a one-stage bundle.
+    pub fn final_stage(&self) -> Option<Bundle> {
+        let fin = self.final_firmware.clone()?;
+        let mut b = self.clone();
+        let (function, index) = (fin.module.function(), fin.module.index());
+        b.modules
+            .retain(|m| (m.module.function(), m.module.index()) != (function, index));
+        b.modules.push(fin);
+        b.final_firmware = None;
+        b.tests = None;
+        Some(b)
+    }
+
     /// Loads a locked bundle, refusing it when any file differs from its lock.
     pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
         let (lock, lock_bytes) = BundleLock::read(dir)?;

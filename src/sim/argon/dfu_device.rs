@@ -43,7 +43,6 @@ pub(crate) struct DfuMachine {
     pending: Option<Pending>,
     /// Result of the work done in the last dfuDNBUSY, reported on the next GETSTATUS.
     outcome: DfuStatusCode,
-    data_bytes: u64,
     stuck: bool,
 }
 
@@ -56,7 +55,6 @@ impl Default for DfuMachine {
             pointer: 0,
             pending: None,
             outcome: DfuStatusCode::Ok,
-            data_bytes: 0,
             stuck: false,
         }
     }
@@ -256,16 +254,17 @@ impl Board {
         if self.take_fault(hits).is_some() {
             return DfuStatusCode::ErrWrite;
         }
-        let before = self.dfu.data_bytes;
-        self.dfu.data_bytes += data.len() as u64;
+        // Counted over the board's life in the fixture, across DFU sessions, so a fault can
+        // land in a later stage (a two-stage bundle's final firmware).
+        let before = self.stats.bytes_written;
+        let after = before + data.len() as u64;
         let unplug_at = |f: &Fault| match f {
             Fault::Unplug => Some(UNPLUG_DEFAULT_AFTER),
             Fault::UnplugAfter(n) => Some(*n),
             _ => None,
         };
-        let crossing = |f: &Fault| {
-            unplug_at(f).is_some_and(|n| before < n.max(1) && self.dfu.data_bytes >= n.max(1))
-        };
+        let crossing =
+            |f: &Fault| unplug_at(f).is_some_and(|n| before < n.max(1) && after >= n.max(1));
         if self.faults.iter().any(crossing) {
             self.take_fault(|f| unplug_at(f).is_some_and(|n| before < n.max(1)));
             self.unplug();

@@ -138,11 +138,9 @@ impl Board {
         } else {
             self.timing.reset_to_firmware
         };
-        let ready_at = if self.take_fault(|f| *f == Fault::NoReenumerate).is_some() {
-            Duration::MAX
-        } else {
-            now + delay
-        };
+        let never = self.take_fault(|f| *f == Fault::NoReenumerate).is_some()
+            || (into_dfu && self.take_fault(|f| *f == Fault::NoDfu).is_some());
+        let ready_at = if never { Duration::MAX } else { now + delay };
         self.presence = Presence::Rebooting {
             ready_at,
             since: now,
