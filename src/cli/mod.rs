@@ -1,5 +1,6 @@
 //! The command line: argument parsing and output. `anyhow` lives here and nowhere deeper.
 
+mod bench_cmd;
 mod bundle_cmd;
 mod flash_cmd;
 mod inspect;
@@ -47,6 +48,8 @@ enum Command {
     },
     /// Run the peripheral tests alone on a flashed board
     Test(test_cmd::Args),
+    /// Throughput across slots on simulated boards, printed as ratios
+    Bench(bench_cmd::Args),
     /// Render the OLED screens as PNG
     Screenshot(screenshot_cmd::Args),
 }
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Screenshot(args) => screenshot_cmd::run(args),
         Command::Test(args) => test_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Records(cmd) => records_cmd::run(cmd),
         Command::Keygen { out } => crate::stick::keys::generate(&out)
             .map(|()| {

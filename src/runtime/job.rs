@@ -50,6 +50,14 @@ impl UnitResult {
         }
     }
 
+    /// A unit that never got to run (for callers that lost their job).
+    pub fn failed(slot: &str, code: &str) -> Self {
+        UnitResult {
+            code: Some(code.into()),
+            ..UnitResult::new(slot)
+        }
+    }
+
     pub fn verdict(&self) -> Verdict {
         match &self.code {
             None => Verdict::Pass {

@@ -10,7 +10,7 @@ pub mod sim_world;
 mod stick;
 
 pub use inputs::DebouncedInputs;
-pub use job::{JobMsg, UnitResult};
+pub use job::{Job, JobMsg, TestedBefore, UnitResult};
 pub use stick::StickSetup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,6 @@ use crate::core::station::{Command, Station};
 use crate::core::ui::{frame_of, Frame, UiState};
 use crate::ports::{Clock, Display, PortPath, SerialPorts, UsbBus};
 use crate::records::{Context as RecordContext, RecordWriter};
-use job::Job;
 
 /// Where a slot's job finds its board: its USB for flashing, its serial port for testing.
 pub trait Boards: Send {

@@ -182,13 +182,13 @@ fn module_at(
     prefix_at: usize,
 ) -> Option<FoundModule> {
     let prefix_bytes = board.internal.read(slot as usize + prefix_at, PREFIX_LEN)?;
-    let prefix = ModulePrefix::parse(prefix_bytes)?;
+    let prefix = ModulePrefix::parse(&prefix_bytes)?;
     if prefix.function != function || prefix.start_address != slot || prefix.end_address <= slot {
         return None;
     }
     let len = (prefix.end_address - slot + 4) as usize;
     let bytes = board.internal.read(slot as usize, len)?;
-    let (integrity_ok, version, sha256) = match Module::parse(bytes.to_vec()) {
+    let (integrity_ok, version, sha256) = match Module::parse(bytes) {
         Ok(m) => (
             m.crc_ok() && m.platform.id == board.platform.id,
             m.version(),

@@ -326,7 +326,6 @@ impl Board {
                 .external
                 .read((address - u64::from(EXTERNAL_FLASH_BASE)) as usize, len),
         }
-        .map(<[u8]>::to_vec)
         .unwrap_or_default();
         self.dfu.state = DfuState::UploadIdle;
         Ok(bytes)

@@ -353,10 +353,7 @@ impl SimArgon {
 
     /// Reads internal flash (for tests).
     pub fn read_internal(&self, address: u32, len: usize) -> Option<Vec<u8>> {
-        self.lock()
-            .internal
-            .read(address as usize, len)
-            .map(<[u8]>::to_vec)
+        self.lock().internal.read(address as usize, len)
     }
 }
 
