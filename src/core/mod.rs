@@ -9,6 +9,7 @@ pub mod dfu;
 pub mod event;
 pub mod flash;
 pub mod flash_map;
+pub mod image;
 pub mod module;
 pub mod operator_code;
 pub mod plan;

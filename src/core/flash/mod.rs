@@ -311,25 +311,23 @@ impl Flasher<'_> {
             }
             let label = m.module.label();
             events(stage(Stage::Dfu, label.clone()));
-            let image = m.module.image();
+            // The same answer to "what goes where" as the SWD image (core::image).
+            let region = super::image::region_of(&m.module);
+            let image = &region.bytes;
             session
-                .write(
-                    m.module.image_address(),
-                    image,
-                    &mut |phase, done, total| {
-                        let phase = match phase {
-                            WritePhase::Erase => Phase::Erase,
-                            WritePhase::Write => Phase::Write,
-                            WritePhase::Readback => Phase::Readback,
-                        };
-                        events(Event::Progress {
-                            module: label.clone(),
-                            phase,
-                            done,
-                            total,
-                        })
-                    },
-                )
+                .write(region.address, image, &mut |phase, done, total| {
+                    let phase = match phase {
+                        WritePhase::Erase => Phase::Erase,
+                        WritePhase::Write => Phase::Write,
+                        WritePhase::Readback => Phase::Readback,
+                    };
+                    events(Event::Progress {
+                        module: label.clone(),
+                        phase,
+                        done,
+                        total,
+                    })
+                })
                 .map_err(|e| gone(&label, e))?;
             report.modules_written.push(label);
             report.bytes_written += image.len() as u64;

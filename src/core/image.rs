@@ -1,0 +1,68 @@
+//! What goes where: the one answer both flashing paths use. DFU writes each region through
+//! the bootloader; SWD (later) writes the same regions directly, plus the bootloader, which
+//! only a debug probe may write.
+
+use super::bundle::Bundle;
+use super::module::{Module, ModuleFunction};
+
+/// Bytes that belong at an address in the nRF52840's internal flash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub address: u32,
+    pub bytes: Vec<u8>,
+    pub label: String,
+}
+
+/// Where a module's bytes land: its image (the file, or the file without its prefix when the
+/// prefix is flagged "drop module info", as for the S140 softdevice) at its start address.
+pub fn region_of(m: &Module) -> Region {
+    Region {
+        address: m.image_address(),
+        bytes: m.image().to_vec(),
+        label: m.label(),
+    }
+}
+
+/// The flash image a board should hold for a bundle, in address order. The bootloader is
+/// included only for paths that may write it directly (SWD); NCP firmware lives in the
+/// ESP32's own flash and never appears.
+pub fn image_of(bundle: &Bundle, with_bootloader: bool) -> Vec<Region> {
+    let mut regions: Vec<Region> = bundle
+        .modules
+        .iter()
+        .map(|m| &m.module)
+        .filter(|m| match m.function() {
+            ModuleFunction::NcpFirmware => false,
+            ModuleFunction::Bootloader => with_bootloader,
+            _ => true,
+        })
+        .map(region_of)
+        .collect();
+    regions.sort_by_key(|r| r.address);
+    regions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_example_image_is_radio_stack_system_user_and_the_bootloader_only_for_swd() {
+        let b = Bundle::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/bundles/example-argon"
+        )))
+        .unwrap();
+        let addrs: Vec<u32> = image_of(&b, false).iter().map(|r| r.address).collect();
+        assert_eq!(addrs, vec![0x1000, 0x30000, 0xD4000]);
+        let swd = image_of(&b, true);
+        assert_eq!(swd.last().unwrap().address, 0xF4000);
+        let sd = &image_of(&b, false)[0];
+        assert_eq!(
+            sd.bytes.len(),
+            153_048 - 24,
+            "the softdevice without its prefix"
+        );
+    }
+}
