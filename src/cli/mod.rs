@@ -9,6 +9,7 @@ mod records_cmd;
 mod run_cmd;
 mod run_terminal;
 mod screenshot_cmd;
+mod selftest_cmd;
 mod service;
 mod test_cmd;
 mod usb_list;
@@ -50,6 +51,8 @@ enum Command {
     Test(test_cmd::Args),
     /// Throughput across slots on simulated boards, printed as ratios
     Bench(bench_cmd::Args),
+    /// On the Pi: check display, GPIO, USB access, bundle, records and disk
+    Selftest(selftest_cmd::Args),
     /// Render the OLED screens as PNG
     Screenshot(screenshot_cmd::Args),
 }
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Screenshot(args) => screenshot_cmd::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Selftest(args) => selftest_cmd::run(args),
         Command::Records(cmd) => records_cmd::run(cmd),
         Command::Keygen { out } => crate::stick::keys::generate(&out)
             .map(|()| {

@@ -105,6 +105,12 @@ impl Bundle {
 
     /// Loads a locked bundle, refusing it when any file differs from its lock.
     pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
+        if !dir.is_dir() {
+            return Err(BundleError::Manifest {
+                path: dir.to_path_buf(),
+                reason: "no bundle here".into(),
+            });
+        }
         let (lock, lock_bytes) = BundleLock::read(dir)?;
         let problems = verify(dir)?;
         if !problems.is_empty() {

@@ -1,0 +1,187 @@
+//! `flashline selftest`: what a technician runs first on the Pi — display, buttons and
+//! fixtures, USB access, the active bundle, the records, disk space.
+
+use anyhow::Result;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::adapters::display::open_linux_oled;
+use crate::adapters::gpio::open_rppal_input;
+use crate::adapters::usb::LibUsbBus;
+use crate::core::bundle::Bundle;
+use crate::core::config::StationConfig;
+use crate::core::ui::{frame_of, Notice, UiState};
+use crate::ports::{DigitalInput, Display, UsbBus};
+use crate::records::Records;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "/etc/flashline/station.toml")]
+    config: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    detail: String,
+}
+
+fn check(name: &str, result: Result<String, String>) -> Check {
+    match result {
+        Ok(detail) => Check {
+            name: name.into(),
+            ok: true,
+            detail,
+        },
+        Err(detail) => Check {
+            name: name.into(),
+            ok: false,
+            detail,
+        },
+    }
+}
+
+/// Free space below which a station should be looked at (records grow, bundles are imported).
+const LOW_DISK_MIB: u64 = 200;
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let mut checks = Vec::new();
+    let config = StationConfig::load(&args.config);
+    checks.push(check(
+        "config",
+        config
+            .as_ref()
+            .map(|c| format!("{} slot(s)", c.slots.len()))
+            .map_err(|e| e.to_string()),
+    ));
+    if let Ok(c) = &config {
+        checks.push(check("display", display(c)));
+        let mut pins = vec![
+            ("START", c.buttons.start, c.buttons.active_low),
+            ("FUNC", c.buttons.func, c.buttons.active_low),
+        ];
+        pins.extend(
+            c.slots
+                .iter()
+                .filter_map(|s| s.fixture_pin.map(|p| ("fixture", p, s.fixture_active_low))),
+        );
+        for (what, pin, active_low) in pins {
+            let r = open_rppal_input(pin, active_low)
+                .map_err(|e| e.to_string())
+                .and_then(|mut p| p.is_active().map_err(|e| e.to_string()))
+                .map(|active| {
+                    format!("BCM {pin} reads {}", if active { "active" } else { "idle" })
+                });
+            checks.push(check(&format!("gpio {what}"), r));
+        }
+        checks.push(check(
+            "bundle",
+            Bundle::load(&c.paths.active_bundle())
+                .map(|b| format!("{} {} ({})", b.name, b.version, b.platform.name))
+                .map_err(|e| e.to_string()),
+        ));
+        checks.push(check("records", records(&c.paths.records)));
+        checks.push(check(
+            "disk",
+            disk(c.paths.records.parent().unwrap_or(Path::new("/"))),
+        ));
+    }
+    checks.push(check("usb", usb()));
+    checks.push(check("udev rule", udev_rule()));
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        super::print_json(&checks)?;
+    } else {
+        for c in &checks {
+            println!(
+                "{:<5} {:<14} {}",
+                if c.ok { "ok" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn display(c: &StationConfig) -> Result<String, String> {
+    let mut d = open_linux_oled(&c.display.i2c, c.display.address).map_err(|e| e.to_string())?;
+    let ui = UiState {
+        notice: Some(Notice {
+            title: "SELFTEST".into(),
+            lines: vec!["display ok".into()],
+        }),
+        ..UiState::default()
+    };
+    d.show(&frame_of(&ui)).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} 0x{:02x}: showing SELFTEST",
+        c.display.i2c, c.display.address
+    ))
+}
+
+fn records(path: &Path) -> Result<String, String> {
+    let r = Records::open(path).map_err(|e| e.to_string())?;
+    match r.integrity_ok() {
+        Ok(true) => Ok(format!(
+            "{}: {} unit(s)",
+            path.display(),
+            r.list(&Default::default()).map(|l| l.len()).unwrap_or(0)
+        )),
+        Ok(false) => Err(format!("{}: integrity check failed", path.display())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn usb() -> Result<String, String> {
+    let mut bus = LibUsbBus::new().map_err(|e| format!("libusb: {e}"))?;
+    let boards = bus.list().map_err(|e| e.to_string())?;
+    let unreadable = boards.iter().filter(|b| b.serial.is_none()).count();
+    if unreadable > 0 {
+        return Err(format!(
+            "{unreadable} Particle board(s) seen but not readable: udev rule or group missing"
+        ));
+    }
+    Ok(format!("{} Particle board(s) attached", boards.len()))
+}
+
+fn udev_rule() -> Result<String, String> {
+    [
+        "/etc/udev/rules.d/50-particle.rules",
+        "/lib/udev/rules.d/50-particle.rules",
+        "/usr/lib/udev/rules.d/50-particle.rules",
+    ]
+    .iter()
+    .find(|p| Path::new(p).exists())
+    .map(|p| p.to_string())
+    .ok_or_else(|| "50-particle.rules not installed (systemd/50-particle.rules)".into())
+}
+
+fn disk(dir: &Path) -> Result<String, String> {
+    let c = std::ffi::CString::new(dir.as_os_str().to_string_lossy().as_bytes())
+        .map_err(|e| e.to_string())?;
+    // SAFETY: statvfs writes only into the zeroed struct we own; the path is a valid C string.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return Err(format!(
+            "{}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    let free_mib = s.f_bavail as u64 * s.f_frsize as u64 / (1024 * 1024);
+    let text = format!("{}: {free_mib} MiB free", dir.display());
+    if free_mib < LOW_DISK_MIB {
+        return Err(format!("{text} (under {LOW_DISK_MIB} MiB)"));
+    }
+    Ok(text)
+}

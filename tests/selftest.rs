@@ -1,0 +1,46 @@
+//! `flashline selftest` on a machine without the station's hardware: every check reports,
+//! the missing ones fail with what is missing, nothing panics.
+
+use std::process::Command;
+
+#[test]
+fn selftest_reports_each_check_and_fails_cleanly_without_hardware() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("station.toml");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/station.toml"))
+            .unwrap()
+            .replace("/var/lib/flashline", dir.path().to_str().unwrap())
+            .replace("/dev/i2c-1", dir.path().join("no-i2c").to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flashline"))
+        .args(["selftest", "--json", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no display or GPIO here");
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |n: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("config")["ok"], true);
+    assert_eq!(by_name("records")["ok"], true);
+    assert_eq!(by_name("display")["ok"], false);
+    assert!(by_name("display")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("cannot open I2C bus"));
+    assert!(by_name("bundle")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no bundle here"));
+    assert!(by_name("disk")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("MiB free"));
+}
