@@ -1,16 +1,10 @@
 //! `flashline flash --sim` as a user runs it.
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
+use common::{flashline, EXAMPLE};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn flashline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run flashline")
-}
+use std::process::Output;
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)

@@ -1,14 +1,8 @@
 //! Oversize and malformed input from outside: bounded memory, clear errors naming the file.
 
-use std::process::Command;
-
-fn flashline(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
+#[path = "support/common.rs"]
+mod common;
+use common::{copy_example, flashline};
 
 #[test]
 fn an_oversize_file_is_refused_without_reading_it() {
@@ -28,12 +22,7 @@ fn an_oversize_file_is_refused_without_reading_it() {
 #[test]
 fn a_tests_toml_that_is_not_text_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-        }
-    }
+    copy_example(dir.path());
     std::fs::write(dir.path().join("tests.toml"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let out = flashline(&["bundle", "lock", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));

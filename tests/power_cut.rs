@@ -2,8 +2,12 @@
 //! holds every record that was reported committed; the active bundle is the old or the new
 //! one, complete.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{flashline, versioned};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,7 +15,6 @@ use flashline::core::bundle::Bundle;
 use flashline::records::{Filter, Records};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flashline");
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
 
 /// A small deterministic generator: the same trials every run.
 struct Lcg(u64);
@@ -80,48 +83,19 @@ fn records_survive_100_kills_mid_write() {
     assert!(committed.len() >= 100);
 }
 
-fn run(args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn versioned(dir: &Path, version: &str) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    for e in std::fs::read_dir(EXAMPLE).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
-    let text = std::fs::read_to_string(dir.join("bundle.toml")).unwrap();
-    std::fs::write(
-        dir.join("bundle.toml"),
-        text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
-    )
-    .unwrap();
-    run(&["bundle", "lock", dir.to_str().unwrap()]);
-    dir.to_path_buf()
-}
-
 #[test]
 fn the_active_bundle_is_old_or_new_after_kills_during_import() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n);
-    run(&["keygen", "--out", p("keys").to_str().unwrap()]);
+    assert!(flashline(&["keygen", "--out", p("keys").to_str().unwrap()])
+        .status
+        .success());
     let key = p("keys/bundle.key");
     let mut archives = Vec::new();
     for v in ["1.0.0", "2.0.0"] {
         let src = versioned(&p(&format!("src-{v}")), v);
         let out = p(&format!("{v}.tar"));
-        run(&[
+        let packed = flashline(&[
             "bundle",
             "pack",
             src.to_str().unwrap(),
@@ -130,6 +104,7 @@ fn the_active_bundle_is_old_or_new_after_kills_during_import() {
             "-o",
             out.to_str().unwrap(),
         ]);
+        assert!(packed.status.success());
         archives.push((v, out));
     }
     let bundles = p("bundles");

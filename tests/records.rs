@@ -1,15 +1,8 @@
 //! Records as a quality engineer uses them, and their survival when the process dies.
 
-use std::process::{Command, Output};
-
-fn flashline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run flashline")
-}
+#[path = "support/common.rs"]
+mod common;
+use common::flashline;
 
 const SHIFT: &str = r#"
 [[slot]]

@@ -1,29 +1,10 @@
 //! `flashline run --sim --script` as a user runs it: the whole station on the virtual clock.
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
 
-fn run_script(script: &str) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("script.toml");
-    std::fs::write(&path, script).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--sim", "--json", "--script", path.to_str().unwrap()])
-        .args(["--records", dir.path().join("records.db").to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run flashline")
-}
-
-fn units(out: &Output) -> Vec<serde_json::Value> {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["units"].as_array().unwrap().clone()
-}
+use common::{run_script, units};
+use std::process::Command;
 
 fn unit<'a>(units: &'a [serde_json::Value], slot: &str) -> Vec<&'a serde_json::Value> {
     units.iter().filter(|u| u["slot"] == slot).collect()

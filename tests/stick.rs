@@ -1,18 +1,12 @@
 //! Bundles by USB stick: signed archives in, the active bundle swapped only when everything
 //! checks out, and left exactly as it was otherwise.
 
+#[path = "support/common.rs"]
+mod common;
+use common::{flashline, versioned, EXAMPLE};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn flashline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run")
-}
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -70,25 +64,6 @@ impl Setup {
     fn active(&self) -> Option<PathBuf> {
         std::fs::read_link(self.p("bundles/active")).ok()
     }
-}
-
-/// A copy of the example bundle with another version, locked.
-fn versioned(dir: &Path, version: &str) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    for e in std::fs::read_dir(EXAMPLE).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
-    let manifest = std::fs::read_to_string(dir.join("bundle.toml"))
-        .unwrap()
-        .replace("version = \"1.0.0\"", &format!("version = \"{version}\""));
-    std::fs::write(dir.join("bundle.toml"), manifest).unwrap();
-    assert!(flashline(&["bundle", "lock", dir.to_str().unwrap()])
-        .status
-        .success());
-    dir.to_path_buf()
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! Two-stage bundles: test firmware for the tests, the final firmware after PASS, in one
 //! seating.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{copy_example, units, EXAMPLE};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use flashline::core::board_test::run_tests;
@@ -13,40 +16,13 @@ use flashline::ports::Clock;
 use flashline::sim::serial::SimSerialPorts;
 use flashline::sim::{SimArgon, VirtualClock};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn run_script(script: &str) -> Vec<serde_json::Value> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.toml"), script).unwrap();
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            "--sim",
-            "--json",
-            "--script",
-            dir.path().join("s.toml").to_str().unwrap(),
-        ])
-        .args(["--records", dir.path().join("r.db").to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["units"].as_array().unwrap().clone()
-}
-
 fn ms(u: &serde_json::Value, key: &str) -> Option<u64> {
     u[key].as_u64()
 }
 
 #[test]
 fn flash_then_tests_then_final_then_pass_with_three_stage_durations() {
-    let units = run_script("[[event]]\nat_ms = 0\naction = \"seat\"\n");
+    let units = run("[[event]]\nat_ms = 0\naction = \"seat\"\n");
     let u = &units[0];
     assert_eq!(u["outcome"], "pass", "{u}");
     let (f, t, fin) = (
@@ -63,7 +39,7 @@ fn flash_then_tests_then_final_then_pass_with_three_stage_durations() {
 
 #[test]
 fn a_test_failure_skips_the_final_stage() {
-    let units = run_script(
+    let units = run(
         "[[slot]]\nname = \"A\"\nfault = \"err:vin\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n",
     );
     assert_eq!(units[0]["code"], "E-TEST");
@@ -76,7 +52,7 @@ fn a_final_stage_fault_has_its_own_code_and_a_reseat_goes_straight_to_the_final_
                   [[event]]\nat_ms = 0\naction = \"seat\"\n\
                   [[event]]\nat_ms = 45000\naction = \"unseat\"\n\
                   [[event]]\nat_ms = 46000\naction = \"reseat\"\n";
-    let units = run_script(script);
+    let units = run(script);
     assert_eq!(units.len(), 2);
     assert_eq!(units[0]["code"], "E-FINAL-REENUM");
     assert_eq!(units[0]["final_code"], "E-FINAL-REENUM");
@@ -96,7 +72,7 @@ fn a_final_stage_fault_has_its_own_code_and_a_reseat_goes_straight_to_the_final_
 #[test]
 fn a_final_stage_unplug_is_a_final_code() {
     // The first stage writes 799 688 bytes by DFU; the final user part comes after that.
-    let units = run_script("[[slot]]\nname = \"A\"\nfault = \"unplug-after:805000\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n");
+    let units = run("[[slot]]\nname = \"A\"\nfault = \"unplug-after:805000\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n");
     assert_eq!(units[0]["code"], "E-FINAL-UNPLUGGED");
 }
 
@@ -128,12 +104,7 @@ fn the_final_firmware_does_not_answer_the_test_protocol() {
 #[test]
 fn lock_refuses_a_final_firmware_that_is_not_a_user_part() {
     let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(EXAMPLE).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-        }
-    }
+    copy_example(dir.path());
     let manifest = std::fs::read_to_string(dir.path().join("bundle.toml"))
         .unwrap()
         .replace(
@@ -148,4 +119,8 @@ fn lock_refuses_a_final_firmware_that_is_not_a_user_part() {
         ),
         "{err}"
     );
+}
+
+fn run(script: &str) -> Vec<serde_json::Value> {
+    units(&common::run_script(script))
 }

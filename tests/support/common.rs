@@ -1,0 +1,73 @@
+//! What the end-to-end tests share: running the binary, and copies of the example bundle.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
+
+/// Runs `flashline` from the repository root (so `bundles/…` resolves), logs at warn.
+pub fn flashline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flashline"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run flashline")
+}
+
+/// Copies the example bundle's files (not its test-firmware/ sources) into `dir`.
+pub fn copy_example(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(EXAMPLE).unwrap().flatten() {
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A locked copy of the example bundle with another version.
+pub fn versioned(dir: &Path, version: &str) -> PathBuf {
+    copy_example(dir);
+    let text = std::fs::read_to_string(dir.join("bundle.toml")).unwrap();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
+    )
+    .unwrap();
+    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.to_path_buf()
+}
+
+/// `run --sim --json --script` with records in a temporary directory.
+pub fn run_script(script: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.toml");
+    std::fs::write(&path, script).unwrap();
+    let records = dir.path().join("records.db");
+    flashline(&[
+        "run",
+        "--sim",
+        "--json",
+        "--script",
+        path.to_str().unwrap(),
+        "--records",
+        records.to_str().unwrap(),
+    ])
+}
+
+/// The units of a successful scripted run.
+pub fn units(out: &Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["units"].as_array().unwrap().clone()
+}
