@@ -159,19 +159,8 @@ fn slot_cell<D: DrawTarget<Color = BinaryColor>>(
     let x = area.top_left.x;
     small(d, &s.name, Point::new(x + 1, 0))?;
     let (word, detail, inverted) = cell_text(s);
-    if inverted {
-        Rectangle::new(Point::new(x, 14), Size::new(area.size.width, 22))
-            .into_styled(PrimitiveStyle::with_fill(BinaryColor::On))
-            .draw(d)?;
-    }
-    let style = MonoTextStyle::new(
-        &FONT_10X20,
-        if inverted {
-            BinaryColor::Off
-        } else {
-            BinaryColor::On
-        },
-    );
+    let band = Rectangle::new(Point::new(x, 14), Size::new(area.size.width, 22));
+    let style = word_style(d, band, inverted)?;
     let center = TextStyleBuilder::new()
         .alignment(Alignment::Center)
         .baseline(Baseline::Top)
@@ -201,25 +190,27 @@ fn slot_quarter<D: DrawTarget<Color = BinaryColor>>(
 ) -> Result<(), D::Error> {
     let (word, detail, inverted) = cell_text(s);
     let text = format!("{} {word}", s.name);
-    if inverted {
-        Rectangle::new(at, Size::new(63, 20))
-            .into_styled(PrimitiveStyle::with_fill(BinaryColor::On))
-            .draw(d)?;
-    }
-    let style = MonoTextStyle::new(
-        &FONT_10X20,
-        if inverted {
-            BinaryColor::Off
-        } else {
-            BinaryColor::On
-        },
-    );
+    let style = word_style(d, Rectangle::new(at, Size::new(63, 20)), inverted)?;
     Text::with_baseline(&text, at + Point::new(1, 0), style, Baseline::Top).draw(d)?;
     small(
         d,
         detail.first().map_or("", String::as_str),
         at + Point::new(1, 20),
     )
+}
+
+/// The 10×20 style for a slot's state word; an inverted word (FAIL) gets a lit band behind it.
+fn word_style<D: DrawTarget<Color = BinaryColor>>(
+    d: &mut D,
+    band: Rectangle,
+    inverted: bool,
+) -> Result<MonoTextStyle<'static, BinaryColor>, D::Error> {
+    if !inverted {
+        return Ok(MonoTextStyle::new(&FONT_10X20, BinaryColor::On));
+    }
+    band.into_styled(PrimitiveStyle::with_fill(BinaryColor::On))
+        .draw(d)?;
+    Ok(MonoTextStyle::new(&FONT_10X20, BinaryColor::Off))
 }
 
 /// The word for a slot's cell, up to two detail lines of ≤ 10 characters, and whether to invert.
