@@ -357,3 +357,42 @@ fn unplugged_while_it_resets_into_dfu() {
         vec!["user-part#1 v5"]
     );
 }
+
+#[test]
+fn a_refused_enter_dfu_request_falls_back_to_the_14400_baud_trick() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = Bundle::load(&variant(tmp.path(), ModuleFunction::UserPart, 9)).unwrap();
+    let b = example();
+    for with_serial in [false, true] {
+        let mut rig = rig("refuse-dfu-request");
+        rig.board.preload(
+            &other
+                .modules
+                .iter()
+                .map(|m| m.module.clone())
+                .collect::<Vec<_>>(),
+        );
+        let serial: Box<dyn flashline::ports::SerialPorts> =
+            Box::new(flashline::sim::serial::SimSerialPorts::new(vec![rig
+                .board
+                .clone()]));
+        let options = FlashOptions {
+            dfu_by_serial: with_serial.then(|| {
+                flashline::core::flash::SerialFallback(Arc::new(std::sync::Mutex::new(serial)))
+            }),
+            ..FlashOptions::default()
+        };
+        let mut flasher = Flasher {
+            bus: &mut rig.bus,
+            clock: &rig.clock,
+            port: rig.board.port(),
+            bundle: &b,
+            options,
+        };
+        let result = flasher.run(&mut |_| {});
+        match with_serial {
+            false => assert_eq!(result.unwrap_err().code().as_str(), "E-CONTROL"),
+            true => assert_eq!(result.unwrap().modules_written, vec!["user-part#1 v5"]),
+        }
+    }
+}

@@ -35,6 +35,15 @@ pub fn tty_for(sysfs: &Path, port: &PortPath) -> Option<PathBuf> {
 }
 
 impl SerialPorts for UsbSerialPorts {
+    fn touch(&mut self, port: &PortPath, baud: u32) -> Result<(), SerialError> {
+        let path = tty_for(&self.sysfs, port).ok_or_else(|| SerialError::NotFound(port.clone()))?;
+        let tty = serialport::new(path.to_string_lossy(), baud)
+            .open()
+            .map_err(|e| SerialError::Other(format!("{}: {e}", path.display())))?;
+        drop(tty);
+        Ok(())
+    }
+
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn SerialLink>, SerialError> {
         let path = tty_for(&self.sysfs, port).ok_or_else(|| SerialError::NotFound(port.clone()))?;
         let tty = serialport::new(path.to_string_lossy(), 115_200)

@@ -201,6 +201,7 @@ fn run_unit(bundle: &Arc<Bundle>, board: &SimArgon, clock: Arc<dyn Clock>) -> Un
         cancel: Arc::new(AtomicBool::new(false)),
         messages: tx,
         tested_before: None,
+        dfu_serial: None,
     };
     job.run();
     rx.try_iter()

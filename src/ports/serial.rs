@@ -24,4 +24,7 @@ pub trait SerialLink: Send {
 
 pub trait SerialPorts: Send {
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn SerialLink>, SerialError>;
+    /// Opens the port at `baud` and closes it again: the line-coding change is the message
+    /// (14400 baud asks Device OS to reset into DFU).
+    fn touch(&mut self, port: &PortPath, baud: u32) -> Result<(), SerialError>;
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::core::board_test::{run_tests, Measurement};
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, Phase};
-use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
+use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, SerialFallback};
 use crate::core::station::{JobUpdate, Verdict};
 use crate::ports::{Clock, PortPath, SerialPorts, UsbBus};
 
@@ -92,6 +92,8 @@ pub struct Job {
     pub cancel: Arc<AtomicBool>,
     pub messages: Sender<JobMsg>,
     pub tested_before: Option<TestedBefore>,
+    /// Serial ports for entering DFU by the 14400-baud trick when Device OS refuses.
+    pub dfu_serial: Option<SerialFallback>,
 }
 
 impl Job {
@@ -151,6 +153,7 @@ impl Job {
         let options = FlashOptions {
             cancel: Some(self.cancel.clone()),
             fresh_boot,
+            dfu_by_serial: self.dfu_serial.clone(),
             ..FlashOptions::default()
         };
         let mut flasher = Flasher {

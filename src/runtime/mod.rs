@@ -159,6 +159,9 @@ impl Runtime {
                     clock: self.clock.clone(),
                     cancel,
                     messages: tx.clone(),
+                    dfu_serial: Some(crate::core::flash::SerialFallback(Arc::new(
+                        std::sync::Mutex::new(self.boards.serial_for(slot)),
+                    ))),
                     tested_before: self
                         .records
                         .as_ref()

@@ -24,6 +24,8 @@ pub enum Fault {
     NoReenumerate,
     /// Asked to enter DFU by control request, the board never comes back on USB.
     NoDfu,
+    /// Device OS refuses the enter-DFU control request (the 14400-baud trick still works).
+    RefuseDfuRequest,
     /// The board is a Boron.
     WrongPlatform,
     /// One byte flips in flash after it was written.
@@ -42,7 +44,7 @@ pub enum Fault {
 
 pub const FAULT_NAMES: &str =
     "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
-slow-erase, no-reenumerate, no-dfu, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
+slow-erase, no-reenumerate, no-dfu, refuse-dfu-request, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
 garbage:TEST, serial-drop:TEST";
 
 impl Fault {
@@ -73,6 +75,7 @@ impl Fault {
             ("slow-erase", None) => Fault::SlowErase,
             ("no-reenumerate", None) => Fault::NoReenumerate,
             ("no-dfu", None) => Fault::NoDfu,
+            ("refuse-dfu-request", None) => Fault::RefuseDfuRequest,
             ("wrong-platform", None) => Fault::WrongPlatform,
             ("corrupt", None) => Fault::Corrupt,
             ("meas", Some(a)) => match a.split_once('=') {
@@ -110,6 +113,7 @@ impl fmt::Display for Fault {
             Fault::SlowErase => write!(f, "slow-erase"),
             Fault::NoReenumerate => write!(f, "no-reenumerate"),
             Fault::NoDfu => write!(f, "no-dfu"),
+            Fault::RefuseDfuRequest => write!(f, "refuse-dfu-request"),
             Fault::WrongPlatform => write!(f, "wrong-platform"),
             Fault::Corrupt => write!(f, "corrupt"),
             Fault::Meas(t, v) => write!(f, "meas:{t}={v}"),

@@ -18,6 +18,24 @@ impl SimSerialPorts {
 }
 
 impl SerialPorts for SimSerialPorts {
+    fn touch(&mut self, port: &PortPath, baud: u32) -> Result<(), SerialError> {
+        let board = self
+            .boards
+            .iter()
+            .find(|b| &b.port() == port)
+            .ok_or_else(|| SerialError::NotFound(port.clone()))?;
+        let mut b = board.lock();
+        b.settle();
+        if !matches!(b.presence, Presence::Firmware { .. }) {
+            return Err(SerialError::NotFound(port.clone()));
+        }
+        // Device OS watches the line coding: 14400 baud means "reset into DFU".
+        if baud == crate::core::flash::DFU_BAUD {
+            b.reset(true);
+        }
+        Ok(())
+    }
+
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn SerialLink>, SerialError> {
         let board = self
             .boards

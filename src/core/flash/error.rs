@@ -36,6 +36,11 @@ pub enum FlashError {
     Verify(Vec<String>),
     #[error("aborted by the operator")]
     Aborted,
+    #[error("{during}: {reason}")]
+    Serial {
+        during: &'static str,
+        reason: String,
+    },
 }
 
 impl FlashError {
@@ -54,6 +59,7 @@ impl FlashError {
             FlashError::Region(_) => C::Region,
             FlashError::Verify(_) => C::Verify,
             FlashError::Aborted => C::Aborted,
+            FlashError::Serial { .. } => C::Control,
             FlashError::Control { source, .. } if source.is_gone() => C::Unplugged,
             FlashError::Control { .. } => C::Control,
             FlashError::Dfu { source, .. } => dfu_code(source),
@@ -81,6 +87,7 @@ impl FlashError {
             FlashError::Region(_) => "region not owned".into(),
             FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),
             FlashError::Aborted => "aborted".into(),
+            FlashError::Serial { .. } => "cannot enter DFU".into(),
         }
     }
 }

@@ -20,7 +20,7 @@ use super::dfu::{DfuError, DfuOptions, DfuSession, WritePhase};
 use super::event::{Event, EventSink, Phase, Stage};
 use super::flash_map;
 use super::plan::{BoardView, FlashPlan, Route};
-use crate::ports::{Clock, PortPath, UsbBus, UsbDevice};
+use crate::ports::{Clock, PortPath, SerialPorts, UsbBus, UsbDevice};
 
 #[derive(Debug, Clone)]
 pub struct FlashOptions {
@@ -34,6 +34,9 @@ pub struct FlashOptions {
     /// Reset the board when nothing had to be written, so what follows (the tests) always
     /// starts from a fresh boot, as it does after a flash.
     pub fresh_boot: bool,
+    /// The board's serial ports, for entering DFU by the 14400-baud trick when the control
+    /// request is refused.
+    pub dfu_by_serial: Option<SerialFallback>,
     /// Set by the operator's abort; checked between stages and modules, so a module is never
     /// left half-erased by the abort itself.
     pub cancel: Option<Arc<AtomicBool>>,
@@ -48,7 +51,21 @@ impl Default for FlashOptions {
             dry_run: false,
             cancel: None,
             fresh_boot: false,
+            dfu_by_serial: None,
         }
+    }
+}
+
+/// Opening a board's CDC port at this rate and closing it resets it into DFU (Device OS).
+pub const DFU_BAUD: u32 = 14_400;
+
+/// Serial ports shared with the flasher for the DFU fallback.
+#[derive(Clone)]
+pub struct SerialFallback(pub Arc<std::sync::Mutex<Box<dyn SerialPorts>>>);
+
+impl std::fmt::Debug for SerialFallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SerialFallback")
     }
 }
 
@@ -277,16 +294,7 @@ impl Flasher<'_> {
             }
         }
         if mode == Mode::Firmware {
-            events(stage(Stage::EnterDfu, "control request".into()));
-            let mut device = self.open()?;
-            ControlClient::new(device.as_mut(), self.clock)
-                .enter_dfu()
-                .map_err(|source| FlashError::Control {
-                    during: "entering DFU",
-                    source,
-                })?;
-            drop(device);
-            self.wait_after_reset(Some(Mode::Dfu))?;
+            self.enter_dfu(events)?;
         }
         let mut device = self.open()?;
         let port = self.port.clone();
@@ -336,6 +344,44 @@ impl Flasher<'_> {
         session.leave().map_err(|e| gone("leave", e))?;
         drop(device);
         self.wait_after_reset(Some(Mode::Firmware))
+    }
+
+    /// Asks Device OS to reset into DFU; if it refuses, the classic fallback: open its USB
+    /// serial port at 14400 baud and close it.
+    fn enter_dfu(&mut self, events: EventSink<'_>) -> Result<(), FlashError> {
+        events(stage(Stage::EnterDfu, "control request".into()));
+        let mut device = self.open()?;
+        let asked = ControlClient::new(device.as_mut(), self.clock).enter_dfu();
+        drop(device);
+        match (asked, &self.options.dfu_by_serial) {
+            (Ok(()), _) => {}
+            (Err(source), _) if source.is_gone() => {
+                return Err(FlashError::Unplugged {
+                    port: self.port.clone(),
+                    during: "entering DFU".into(),
+                })
+            }
+            (Err(source), Some(serial)) => {
+                log::warn!(
+                    "enter-DFU request refused ({source}); trying the 14400-baud serial trick"
+                );
+                events(stage(Stage::EnterDfu, "14400-baud serial".into()));
+                let mut ports = serial.0.lock().unwrap_or_else(|p| p.into_inner());
+                ports
+                    .touch(&self.port, DFU_BAUD)
+                    .map_err(|e| FlashError::Serial {
+                        during: "entering DFU at 14400 baud",
+                        reason: e.to_string(),
+                    })?;
+            }
+            (Err(source), None) => {
+                return Err(FlashError::Control {
+                    during: "entering DFU",
+                    source,
+                })
+            }
+        }
+        self.wait_after_reset(Some(Mode::Dfu)).map(drop)
     }
 
     fn leave_dfu(&mut self, events: EventSink<'_>) -> Result<Mode, FlashError> {

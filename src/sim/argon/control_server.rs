@@ -8,6 +8,7 @@ use crate::core::control::messages::{self, kind, BoardModule};
 use crate::core::control::service::{self, ServiceReply, ServiceStatus};
 use crate::core::module::{Module, ModuleFunction};
 use crate::ports::{ControlSetup, UsbError};
+use crate::sim::fault::Fault;
 
 use super::{Board, BootOutcome};
 
@@ -145,6 +146,9 @@ impl Board {
             kind::DEVICE_MODE => ok(Vec::new()),
             kind::MODULE_INFO => ok(messages::encode_module_info(&self.reported_modules())),
             kind::RESET => (0, Vec::new(), After::Reset { into_dfu: false }),
+            kind::ENTER_DFU if self.take_fault(|f| *f == Fault::RefuseDfuRequest).is_some() => {
+                (SYSTEM_ERROR_NOT_SUPPORTED, Vec::new(), After::Nothing)
+            }
             kind::ENTER_DFU => (0, Vec::new(), After::Reset { into_dfu: true }),
             kind::START_FIRMWARE_UPDATE => match messages::decode_uint_field1(payload) {
                 Ok(size) if size > 0 && size <= 1024 * 1024 => {
