@@ -1,4 +1,4 @@
-//! Power cuts, simulated by SIGKILL at pseudo-random moments: the records database opens and
+//! Power cuts, simulated by SIGKILL at pseudo-random moments (100 trials each): the records database opens and
 //! holds every record that was reported committed; the active bundle is the old or the new
 //! one, complete.
 
@@ -128,7 +128,7 @@ fn the_active_bundle_is_old_or_new_after_kills_during_import() {
     first.wait().unwrap();
     let mut rng = Lcg(7);
     let mut outcomes = [0usize; 2];
-    for trial in 0..40 {
+    for trial in 0..100 {
         let (_, archive) = &archives[(trial + 1) % 2];
         let mut child = import(archive);
         std::thread::sleep(Duration::from_micros(rng.next(40_000)));
