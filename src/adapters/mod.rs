@@ -2,5 +2,7 @@
 pub mod display;
 pub mod gpio;
 pub mod serial;
+#[cfg(feature = "swd")]
+pub mod swd;
 pub mod trace;
 pub mod usb;

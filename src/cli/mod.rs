@@ -4,6 +4,7 @@ mod bench_cmd;
 mod bundle_cmd;
 mod flash_cmd;
 mod inspect;
+mod probes_cmd;
 mod progress;
 mod records_cmd;
 mod run_cmd;
@@ -37,6 +38,8 @@ enum Command {
     Bundle(bundle_cmd::BundleCommand),
     /// Flash one board (real or simulated) with a locked bundle
     Flash(flash_cmd::Args),
+    /// List debug probes on USB for `flash --swd` (builds with `--features swd`)
+    Probes(probes_cmd::Args),
     /// The station: flash and test seated boards (on hardware, or --sim)
     Run(run_cmd::Args),
     /// List or export unit records
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
         Command::Flash(args) => flash_cmd::run(args),
+        Command::Probes(args) => probes_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
         Command::Screenshot(args) => screenshot_cmd::run(args),
         Command::Test(args) => test_cmd::run(args),
