@@ -176,16 +176,7 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
     };
     let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
     let doc = result_json(&result);
-    if args.json {
-        super::print_json(&doc)?;
-    } else {
-        print_human(&result, &doc);
-    }
-    Ok(if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    report(&result, &doc, args.json)
 }
 
 #[cfg(not(feature = "swd"))]
@@ -273,16 +264,7 @@ fn run_swd(args: &Args, bundle: &Bundle, options: FlashOptions) -> Result<ExitCo
             );
         }
     }
-    if args.json {
-        super::print_json(&doc)?;
-    } else {
-        print_human(&result, &doc);
-    }
-    Ok(if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    report(&result, &doc, args.json)
 }
 
 /// The port of the only Particle board, waiting for it to come up after a reset.
@@ -399,4 +381,22 @@ fn serial_fallback(
     ports: Box<dyn crate::ports::SerialPorts>,
 ) -> crate::core::flash::SerialFallback {
     crate::core::flash::SerialFallback(Arc::new(std::sync::Mutex::new(ports)))
+}
+
+/// Prints one attempt's result; the exit code says whether it passed.
+fn report(
+    result: &Result<FlashReport, FlashError>,
+    doc: &serde_json::Value,
+    json: bool,
+) -> Result<ExitCode> {
+    if json {
+        super::print_json(doc)?;
+    } else {
+        print_human(result, doc);
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

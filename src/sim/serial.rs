@@ -17,13 +17,18 @@ impl SimSerialPorts {
     }
 }
 
-impl SerialPorts for SimSerialPorts {
-    fn touch(&mut self, port: &PortPath, baud: u32) -> Result<(), SerialError> {
-        let board = self
-            .boards
+impl SimSerialPorts {
+    fn with_port(&self, port: &PortPath) -> Result<&SimArgon, SerialError> {
+        self.boards
             .iter()
             .find(|b| &b.port() == port)
-            .ok_or_else(|| SerialError::NotFound(port.clone()))?;
+            .ok_or_else(|| SerialError::NotFound(port.clone()))
+    }
+}
+
+impl SerialPorts for SimSerialPorts {
+    fn touch(&mut self, port: &PortPath, baud: u32) -> Result<(), SerialError> {
+        let board = self.with_port(port)?;
         let mut b = board.lock();
         b.settle();
         if !matches!(b.presence, Presence::Firmware { .. }) {
@@ -37,11 +42,7 @@ impl SerialPorts for SimSerialPorts {
     }
 
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn SerialLink>, SerialError> {
-        let board = self
-            .boards
-            .iter()
-            .find(|b| &b.port() == port)
-            .ok_or_else(|| SerialError::NotFound(port.clone()))?;
+        let board = self.with_port(port)?;
         let mut b = board.lock();
         b.settle();
         if !matches!(b.presence, Presence::Firmware { .. }) {
