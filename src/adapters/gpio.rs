@@ -64,6 +64,56 @@ pub fn open_rppal_input(
     Ok(GpioInput::new(pin, active_low, name))
 }
 
+/// Opens BCM pin `bcm` through the kernel's GPIO character device (`/dev/gpiochip*`), which
+/// every current kernel has — Debian's own arm64 kernel included, where rppal cannot map the
+/// registers (no /dev/gpiomem, strict /dev/mem). The line is found by its name (`GPIO17` in the
+/// Pi's device trees), else as that offset on gpiochip0.
+pub fn open_gpiocdev_input(
+    bcm: u8,
+    active_low: bool,
+) -> Result<GpioInput<gpiocdev_embedded_hal::InputPin>, GpioError> {
+    use gpiocdev::line::Bias;
+    let name = format!("BCM {bcm}");
+    let (chip, offset) = match gpiocdev::find_named_line(&format!("GPIO{bcm}")) {
+        Some(found) => (found.chip, found.info.offset),
+        None => ("/dev/gpiochip0".into(), u32::from(bcm)),
+    };
+    let request = gpiocdev::Request::builder()
+        .on_chip(&chip)
+        .with_consumer("flashline")
+        .with_line(offset)
+        .as_input()
+        .with_bias(if active_low {
+            Bias::PullUp
+        } else {
+            Bias::PullDown
+        })
+        .request()
+        .map_err(|e| {
+            GpioError(format!(
+                "{name}: cannot claim {} line {offset}: {e}",
+                chip.display()
+            ))
+        })?;
+    let pin = gpiocdev_embedded_hal::InputPin::try_from(request)
+        .map_err(|e| GpioError(format!("{name}: {e}")))?;
+    Ok(GpioInput::new(pin, active_low, name))
+}
+
+/// An input by whichever way this kernel offers: the character device first, rppal after.
+pub fn open_input(bcm: u8, active_low: bool) -> Result<Box<dyn DigitalInput>, GpioError> {
+    match open_gpiocdev_input(bcm, active_low) {
+        Ok(pin) => Ok(Box::new(pin)),
+        Err(cdev) => match open_rppal_input(bcm, active_low) {
+            Ok(pin) => Ok(Box::new(pin)),
+            Err(rppal) => Err(GpioError(format!(
+                "{}; and by registers: {}",
+                cdev.0, rppal.0
+            ))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +159,22 @@ mod tests {
         if !on_a_pi {
             let err = result.err().expect("no GPIO here, so opening must fail");
             assert!(err.0.starts_with("BCM 17: "), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod open_tests {
+    #[test]
+    fn opening_a_pin_without_gpio_hardware_is_an_error_naming_both_ways() {
+        let on_a_pi = std::fs::read_to_string("/proc/device-tree/model")
+            .is_ok_and(|m| m.contains("Raspberry Pi"));
+        if !on_a_pi {
+            let err = super::open_input(17, true).err().expect("no GPIO here");
+            assert!(
+                err.0.contains("BCM 17") && err.0.contains("by registers"),
+                "{err}"
+            );
         }
     }
 }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::adapters::display::open_linux_oled;
-use crate::adapters::gpio::open_rppal_input;
+use crate::adapters::gpio::open_input;
 use crate::adapters::usb::LibUsbBus;
 use crate::core::bundle::Bundle;
 use crate::core::config::StationConfig;
 use crate::core::ui::{frame_of, Notice, UiState};
-use crate::ports::{DigitalInput, Display, UsbBus};
+use crate::ports::{Display, UsbBus};
 use crate::records::Records;
 
 #[derive(clap::Args)]
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .filter_map(|s| s.fixture_pin.map(|p| ("fixture", p, s.fixture_active_low))),
         );
         for (what, pin, active_low) in pins {
-            let r = open_rppal_input(pin, active_low)
+            let r = open_input(pin, active_low)
                 .map_err(|e| e.to_string())
                 .and_then(|mut p| p.is_active().map_err(|e| e.to_string()))
                 .map(|active| {

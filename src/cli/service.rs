@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::run_cmd::label;
 use crate::adapters::display::{open_linux_oled, OledDisplay};
-use crate::adapters::gpio::open_rppal_input;
+use crate::adapters::gpio::open_input;
 use crate::adapters::usb::LibUsbBus;
 use crate::core::bundle::Bundle;
 use crate::core::config::StationConfig;
@@ -100,7 +100,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
 fn open_inputs(config: &StationConfig) -> Result<StationInputs> {
     let b = &config.buttons;
     let input = |pin: u8, active_low: bool| -> Result<Box<dyn DigitalInput>> {
-        Ok(Box::new(open_rppal_input(pin, active_low)?))
+        Ok(open_input(pin, active_low)?)
     };
     Ok(StationInputs {
         start: input(b.start, b.active_low)?,
