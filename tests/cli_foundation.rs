@@ -1,17 +1,10 @@
 //! `inspect` and `bundle` as a user runs them.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{flashline, EXAMPLE};
 use std::path::Path;
-use std::process::{Command, Output};
-
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn flashline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run flashline")
-}
 
 fn example(file: &str) -> String {
     format!("{EXAMPLE}/{file}")

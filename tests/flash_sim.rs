@@ -206,12 +206,7 @@ fn no_board_on_the_port() {
 fn a_board_that_already_has_the_bundle_gets_nothing_written() {
     let b = example();
     let mut rig = rig("");
-    rig.board.preload(
-        &b.modules
-            .iter()
-            .map(|m| m.module.clone())
-            .collect::<Vec<_>>(),
-    );
+    rig.board.preload(&b.parsed_modules());
     let r = rig.flash(&b).unwrap();
     assert!(r.modules_written.is_empty(), "{:?}", r.modules_written);
     assert_eq!(r.modules_skipped.len(), 4);
@@ -250,13 +245,7 @@ fn a_board_with_the_same_softdevice_skips_it_and_still_verifies() {
     let other = Bundle::load(&variant(tmp.path(), ModuleFunction::UserPart, 9)).unwrap();
     let b = example();
     let mut rig = rig("");
-    rig.board.preload(
-        &other
-            .modules
-            .iter()
-            .map(|m| m.module.clone())
-            .collect::<Vec<_>>(),
-    );
+    rig.board.preload(&other.parsed_modules());
     let r = rig.flash(&b).unwrap();
     assert_eq!(r.modules_written, vec!["user-part#1 v5"]);
     assert!(r
@@ -275,13 +264,7 @@ fn a_newer_device_os_on_the_board_is_downgraded_to_the_pinned_one() {
     let newer = Bundle::load(&variant(tmp.path(), ModuleFunction::SystemPart, 2202)).unwrap();
     let b = example();
     let mut rig = rig("");
-    rig.board.preload(
-        &newer
-            .modules
-            .iter()
-            .map(|m| m.module.clone())
-            .collect::<Vec<_>>(),
-    );
+    rig.board.preload(&newer.parsed_modules());
     let r = rig.flash(&b).unwrap();
     assert_eq!(r.modules_written, vec!["system-part#1 v1502"]);
     assert_eq!(reported(&r, ModuleFunction::SystemPart).version, 1502);
@@ -322,7 +305,7 @@ fn a_blank_board_with_an_old_bootloader_gets_dfu_modules_then_its_bootloader() {
 fn a_running_board_with_an_old_bootloader_gets_it_first_by_control_request() {
     let b = example();
     let mut rig = rig("");
-    let mut modules: Vec<_> = b.modules.iter().map(|m| m.module.clone()).collect();
+    let mut modules: Vec<_> = b.parsed_modules();
     modules.retain(|m| m.function() != ModuleFunction::Bootloader);
     rig.board.set_factory_bootloader(400);
     rig.board.preload(&modules);
@@ -342,13 +325,7 @@ fn unplugged_while_it_resets_into_dfu() {
     let other = Bundle::load(&variant(tmp.path(), ModuleFunction::UserPart, 9)).unwrap();
     let b = example();
     let mut rig = rig("no-reenumerate");
-    rig.board.preload(
-        &other
-            .modules
-            .iter()
-            .map(|m| m.module.clone())
-            .collect::<Vec<_>>(),
-    );
+    rig.board.preload(&other.parsed_modules());
     let err = rig.flash(&b).unwrap_err();
     assert_eq!(err.code().as_str(), "E-REENUM", "{err}");
     rig.board.replug();
@@ -365,13 +342,7 @@ fn a_refused_enter_dfu_request_falls_back_to_the_14400_baud_trick() {
     let b = example();
     for with_serial in [false, true] {
         let mut rig = rig("refuse-dfu-request");
-        rig.board.preload(
-            &other
-                .modules
-                .iter()
-                .map(|m| m.module.clone())
-                .collect::<Vec<_>>(),
-        );
+        rig.board.preload(&other.parsed_modules());
         let serial: Box<dyn flashline::ports::SerialPorts> =
             Box::new(flashline::sim::serial::SimSerialPorts::new(vec![rig
                 .board

@@ -2,17 +2,11 @@
 //! with it, it plans the same image as DFU plus the bootloader. (No probe is needed: the
 //! probe-facing parts are unit tests in `adapters::swd`, and hardware is docs/hil.md §6.)
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn flashline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run flashline")
-}
+use common::{flashline, EXAMPLE};
+use std::process::Output;
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)

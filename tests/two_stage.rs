@@ -84,12 +84,7 @@ fn the_final_firmware_does_not_answer_the_test_protocol() {
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let board = SimArgon::blank(shared, "1-1", 3, vec![]);
     board.set_test_firmware(&b.module(ModuleFunction::UserPart, 1).unwrap().module);
-    board.preload(
-        &fin.modules
-            .iter()
-            .map(|m| m.module.clone())
-            .collect::<Vec<_>>(),
-    );
+    board.preload(&fin.parsed_modules());
     let plan = &b.tests.as_ref().unwrap().plan;
     let report = run_tests(
         plan,

@@ -97,13 +97,7 @@ fn run_sim(
     if let Some(dir) = &args.sim_preload {
         let other = Bundle::load(dir)
             .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
-        board.preload(
-            &other
-                .modules
-                .iter()
-                .map(|m| m.module.clone())
-                .collect::<Vec<_>>(),
-        );
+        board.preload(&other.parsed_modules());
     }
     options.dfu_by_serial = Some(serial_fallback(Box::new(
         crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),

@@ -74,11 +74,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let faults = Fault::parse_list(s.fault.as_deref().unwrap_or_default())
                 .map_err(anyhow::Error::msg)?;
             let preload = match &s.preload {
-                Some(dir) => load_bundle(dir)?
-                    .modules
-                    .iter()
-                    .map(|m| m.module.clone())
-                    .collect(),
+                Some(dir) => load_bundle(dir)?.parsed_modules(),
                 None => Vec::new(),
             };
             Ok(SimSlot::new(&s.name, faults, preload))

@@ -44,13 +44,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if let Some(m) = test_firmware(&bundle) {
                 board.set_test_firmware(&m);
             }
-            board.preload(
-                &bundle
-                    .modules
-                    .iter()
-                    .map(|m| m.module.clone())
-                    .collect::<Vec<_>>(),
-            );
+            board.preload(&bundle.parsed_modules());
             let mut ports = SimSerialPorts::new(vec![board.clone()]);
             (
                 run_tests(

@@ -138,6 +138,11 @@ impl Bundle {
         })
     }
 
+    /// The parsed modules, e.g. to preload a simulated board with them.
+    pub fn parsed_modules(&self) -> Vec<Module> {
+        self.modules.iter().map(|m| m.module.clone()).collect()
+    }
+
     pub fn module(
         &self,
         function: super::module::ModuleFunction,
