@@ -1,63 +1,239 @@
-//! The SWD path's command line, in both builds: without `--features swd` it says so clearly;
-//! with it, it plans the same image as DFU plus the bootloader. (No probe is needed: the
-//! probe-facing parts are unit tests in `adapters::swd`, and hardware is docs/hil.md §6.)
+//! The SWD path from the command line and the station, on simulated probes and boards: a board
+//! with no bootloader, which DFU cannot reach, is brought up over SWD and verified over USB;
+//! every SWD failure ends in its operator code. (The probe-rs adapter itself is unit-tested in
+//! `adapters::swd`; hardware is docs/hil.md §6.)
 
 #[path = "support/common.rs"]
 mod common;
 
-use common::{flashline, EXAMPLE};
+use common::{flashline, run_script, units, EXAMPLE};
 use std::process::Output;
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 
-#[test]
-fn probes_lists_or_says_the_build_has_no_swd() {
-    let out = flashline(&["probes"]);
-    if cfg!(feature = "swd") {
-        assert!(out.status.success(), "{}", text(&out));
-    } else {
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(text(&out).contains("--features swd"), "{}", text(&out));
-    }
+/// `flash --bundle EXAMPLE --json` plus `args`; the exit status and the document.
+fn flash_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec!["flash", "--bundle", EXAMPLE, "--json"];
+    all.extend_from_slice(args);
+    let out = flashline(&all);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (out.status.code(), doc)
 }
 
 #[test]
-fn flash_swd_plans_the_image_with_the_bootloader_or_says_the_build_has_no_swd() {
-    let out = flashline(&["flash", "--bundle", EXAMPLE, "--swd", "--dry-run", "--json"]);
-    if cfg!(feature = "swd") {
-        assert!(out.status.success(), "{}", text(&out));
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let plan: Vec<&str> = doc["swd"]["plan"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
-        assert_eq!(plan.len(), 4, "{plan:?}");
-        for (line, at) in plan
-            .iter()
-            .zip(["0x01000", "0x30000", "0xd4000", "0xf4000"])
-        {
-            assert!(line.contains(&format!("SWD at {at}")), "{line}");
+fn a_board_without_bootloader_is_out_of_reach_of_dfu_and_brought_up_by_swd() {
+    let (status, dfu) = flash_json(&["--sim=no-bootloader"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(dfu["code"], "E-NO-BOARD", "{dfu}");
+
+    let (status, swd) = flash_json(&["--swd", "--sim=no-bootloader"]);
+    assert_eq!(status, Some(0), "{swd}");
+    assert_eq!(swd["outcome"], "ok");
+    assert_eq!(swd["device_id"], "e00fce68f372fe94a3fad5fb");
+    assert_eq!(
+        swd["swd"]["verified_on_port"], "sim-1",
+        "found by its device ID"
+    );
+    let written: Vec<&str> = swd["modules_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(written.len(), 4, "bootloader included: {written:?}");
+    assert!(written.iter().any(|m| m.starts_with("bootloader")));
+    let modules = swd["board_modules"].as_array().unwrap();
+    assert_eq!(modules.len(), 4);
+    assert!(
+        modules.iter().all(|m| m["failed"] == 0),
+        "every module valid: {modules:?}"
+    );
+}
+
+#[test]
+fn pages_that_already_hold_the_bundle_are_not_written_again() {
+    let (status, doc) = flash_json(&["--swd", "--sim", "--sim-preload", EXAMPLE]);
+    assert_eq!(status, Some(0), "{doc}");
+    assert_eq!(doc["bytes_written"], 0, "{doc}");
+    assert_eq!(doc["sim"]["pages_erased"], 0);
+}
+
+#[test]
+fn every_swd_failure_ends_in_its_code_with_nothing_written_where_it_must_not_be() {
+    for (faults, code, erased_nothing) in [
+        ("--sim=swd-locked", "E-SWD-LOCKED", true),
+        ("--sim=swd-no-target", "E-SWD-TARGET", true),
+        ("--sim=wrong-platform", "E-WRONG-PLATFORM", true),
+        ("--sim=no-reenumerate", "E-REENUM", false),
+    ] {
+        let (status, doc) = flash_json(&["--swd", faults]);
+        assert_eq!(status, Some(1), "{faults}: {doc}");
+        assert_eq!(doc["code"], code, "{faults}: {doc}");
+        if erased_nothing {
+            assert_eq!(doc["sim"]["pages_erased"], 0, "{faults}: {doc}");
         }
-        assert!(plan[3].contains("bootloader"), "{}", plan[3]);
+    }
+    let (_, doc) = flash_json(&["--swd", "--sim=no-reenumerate"]);
+    let error = doc["error"].as_str().unwrap();
+    assert!(error.contains("did not come up on USB"), "{error}");
+}
+
+#[test]
+fn erasing_a_locked_chip_takes_its_mbr_and_the_bundle_cannot_give_it_back() {
+    let (status, doc) = flash_json(&["--swd", "--sim=swd-locked", "--allow-erase-all"]);
+    assert_eq!(status, Some(1), "{doc}");
+    assert_eq!(doc["code"], "E-SWD-FLASH");
+    assert!(doc["error"].as_str().unwrap().contains("MBR"), "{doc}");
+}
+
+#[test]
+fn the_dry_run_plans_the_dfu_image_plus_the_bootloader() {
+    let (status, doc) = flash_json(&["--swd", "--dry-run"]);
+    assert_eq!(status, Some(0), "{doc}");
+    let plan: Vec<&str> = doc["swd"]["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(plan.len(), 4, "{plan:?}");
+    for (line, at) in plan
+        .iter()
+        .zip(["0x01000", "0x30000", "0xd4000", "0xf4000"])
+    {
+        assert!(line.contains(&format!("SWD at {at}")), "{line}");
+    }
+    assert!(plan[3].contains("bootloader"), "{}", plan[3]);
+}
+
+#[test]
+fn a_real_probe_needs_the_swd_build() {
+    let probes = flashline(&["probes"]);
+    let flash = flashline(&["flash", "--bundle", EXAMPLE, "--swd"]);
+    if cfg!(feature = "swd") {
+        assert!(probes.status.success(), "{}", text(&probes));
     } else {
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(text(&out).contains("--swd"), "{}", text(&out));
-        assert!(text(&out).contains("--features swd"), "{}", text(&out));
+        for out in [&probes, &flash] {
+            assert_eq!(out.status.code(), Some(1), "{}", text(out));
+            assert!(text(out).contains("--features swd"), "{}", text(out));
+        }
     }
 }
 
 #[test]
-fn probe_and_erase_all_need_swd_and_swd_excludes_sim() {
+fn probe_and_erase_all_need_swd() {
     for args in [
         &["flash", "--bundle", EXAMPLE, "--probe", "X"][..],
         &["flash", "--bundle", EXAMPLE, "--allow-erase-all"][..],
-        &["flash", "--bundle", EXAMPLE, "--swd", "--sim"][..],
+        &[
+            "flash",
+            "--bundle",
+            EXAMPLE,
+            "--swd",
+            "--sim",
+            "--sim-reseat",
+        ][..],
     ] {
         let out = flashline(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn a_station_slot_with_a_probe_flashes_bricked_boards_unattended() {
+    let out = run_script(&format!(
+        r#"
+        bundle = "{EXAMPLE}"
+        [[slot]]
+        name = "DFU"
+        fault = "no-bootloader"
+        [[slot]]
+        name = "SWD"
+        probe = "SIM-PROBE-1"
+        fault = "no-bootloader"
+        [[event]]
+        at_ms = 0
+        action = "seat"
+        slot = "DFU"
+        [[event]]
+        at_ms = 0
+        action = "seat"
+        slot = "SWD"
+        "#
+    ));
+    let units = units(&out);
+    let by = |slot: &str| {
+        units
+            .iter()
+            .find(|u| u["slot"] == slot)
+            .unwrap_or_else(|| panic!("no unit on {slot}: {units:?}"))
+            .clone()
+    };
+    assert_eq!(by("DFU")["code"], "E-NO-BOARD");
+    let swd = by("SWD");
+    assert_eq!(swd["outcome"], "pass", "{swd}");
+    assert!(swd["device_id"].as_str().unwrap().starts_with("e00fce68"));
+    assert_eq!(
+        swd["measurements"].as_array().unwrap().len(),
+        5,
+        "tested over USB"
+    );
+    assert!(
+        swd["final_ms"].as_u64().is_some(),
+        "and given its final firmware"
+    );
+}
+
+#[test]
+fn a_locked_chip_on_a_probe_slot_fails_with_its_code_and_is_never_erased() {
+    let out = run_script(&format!(
+        r#"
+        bundle = "{EXAMPLE}"
+        [[slot]]
+        name = "A"
+        probe = "SIM-PROBE-1"
+        fault = "swd-locked"
+        [[event]]
+        at_ms = 0
+        action = "seat"
+        slot = "A"
+        "#
+    ));
+    let units = units(&out);
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0]["code"], "E-SWD-LOCKED", "{:?}", units[0]);
+    assert_eq!(units[0]["reason"], "chip locked");
+}
+
+#[test]
+fn a_station_config_naming_a_probe_needs_the_swd_build_and_selftest_checks_the_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "buttons = {{ start = 17, func = 27 }}\n\
+             paths = {{ bundles = \"{0}/b\", records = \"{0}/r.db\" }}\n\
+             [[slot]]\nname = \"A\"\nprobe = \"NO-SUCH-PROBE\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let selftest = flashline(&["selftest", "--json", "--config", config]);
+    let checks: serde_json::Value = serde_json::from_slice(&selftest.stdout).unwrap();
+    let probe = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "probe A")
+        .unwrap_or_else(|| panic!("no probe check: {checks}"));
+    assert_eq!(probe["ok"], false, "no probe here: {probe}");
+    if !cfg!(feature = "swd") {
+        let run = flashline(&["run", "--config", config]);
+        assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+        assert!(text(&run).contains("--features swd"), "{}", text(&run));
     }
 }

@@ -1,6 +1,6 @@
 //! `flashline flash --bundle DIR [--port PATH | --sim[=FAULTS]]`: one board, one bundle.
-//! With `--swd [--probe SERIAL]` (builds with `--features swd`) the bundle goes in by a debug
-//! probe instead, bootloader included, and is verified over USB as after DFU.
+//! With `--swd [--probe SERIAL]` the bundle goes in by a debug probe instead, bootloader
+//! included, and is verified over USB as after DFU (flash_swd.rs).
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -15,6 +15,9 @@ use crate::core::dfu::DfuOptions;
 use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
 use crate::ports::{Clock, PortPath, UsbBus};
 use crate::sim::{Fault, SimArgon, SimBus, VirtualClock};
+
+#[path = "flash_swd.rs"]
+mod swd;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,8 +52,8 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Write the bundle, bootloader included, with a debug probe over SWD, then verify over USB
-    /// (needs a build with `--features swd`)
-    #[arg(long, conflicts_with_all = ["sim", "list"])]
+    /// (a real probe needs a build with `--features swd`; `--sim` simulates one)
+    #[arg(long, conflicts_with_all = ["list", "sim_reseat", "readback"])]
     swd: bool,
     /// With --swd: the debug probe's serial number (`flashline probes`); default: the only one
     #[arg(long, value_name = "SERIAL", requires = "swd")]
@@ -78,8 +81,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ..FlashOptions::default()
     };
     match &args.sim {
+        _ if args.swd => swd::run(&args, &bundle, options),
         Some(faults) => run_sim(&args, &bundle, faults, options),
-        None if args.swd => run_swd(&args, &bundle, options),
         None => run_hardware(&args, &bundle, options),
     }
 }
@@ -122,11 +125,13 @@ fn run_sim(
         );
         let stats = board.stats();
         let elapsed = clock.now() - started;
-        let overhead = elapsed.as_secs_f64() / stats.device_busy.as_secs_f64().max(1e-9);
+        // Nothing to compare with when the board never did anything (it never showed up).
+        let overhead = (!stats.device_busy.is_zero())
+            .then(|| elapsed.as_secs_f64() / stats.device_busy.as_secs_f64());
         let mut doc = result_json(&result);
         doc["sim"] = json!({
             "device_busy_ms": stats.device_busy.as_millis() as u64,
-            "host_overhead_ratio": (overhead * 1000.0).round() / 1000.0,
+            "host_overhead_ratio": overhead.map(|o| (o * 1000.0).round() / 1000.0),
             "pages_erased": stats.pages_erased,
         });
         if !args.json {
@@ -171,113 +176,6 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
     let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
     let doc = result_json(&result);
     report(&result, &doc, args.json)
-}
-
-#[cfg(not(feature = "swd"))]
-fn run_swd(_args: &Args, _bundle: &Bundle, _options: FlashOptions) -> Result<ExitCode> {
-    bail!("--swd: {}", super::probes_cmd::NO_SWD)
-}
-
-/// `--swd`: program `image_of(bundle, true)` with the debug probe, then verify over USB.
-#[cfg(feature = "swd")]
-fn run_swd(args: &Args, bundle: &Bundle, options: FlashOptions) -> Result<ExitCode> {
-    use crate::adapters::swd;
-    let regions = crate::core::image::image_of(bundle, true);
-    let plan: Vec<String> = regions
-        .iter()
-        .map(|r| {
-            let (label, at, n) = (&r.label, r.address, r.bytes.len());
-            format!("write  {label:<24} SWD at {at:#07x}, {n} bytes")
-        })
-        .collect();
-    if args.dry_run {
-        match args.json {
-            true => super::print_json(&json!({ "outcome": "ok", "swd": { "plan": plan } }))?,
-            false => plan.iter().for_each(|l| println!("  {l}")),
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    // USB first: without it nothing could be verified, so nothing is written.
-    let clock = crate::ports::clock::SystemClock::default();
-    let shared: Arc<dyn Clock> = Arc::new(crate::ports::clock::SystemClock::default());
-    let usb = crate::adapters::usb::LibUsbBus::new()
-        .context("opening USB (libusb), needed to verify after SWD")?;
-    let mut bus = traced(Box::new(usb), &args.trace, shared)?;
-    if args.port.is_none() && bus.list().unwrap_or_default().len() > 1 {
-        bail!("several Particle boards on USB: choose the one on the probe with --port");
-    }
-
-    if !args.json {
-        plan.iter().for_each(|l| println!("  {l}"));
-    }
-    let started = clock.now();
-    let fail = |code: &str, reason: String, error: String| {
-        let doc = json!({ "outcome": "fail", "code": code, "reason": reason, "error": error,
-                          "swd": { "plan": plan } });
-        if args.json {
-            super::print_json(&doc)?;
-        } else {
-            println!("FAIL {code}  {reason}\n     {error}");
-        }
-        Ok(ExitCode::FAILURE)
-    };
-    if let Err(e) = swd::program(&regions, args.probe.as_deref(), args.allow_erase_all) {
-        log::error!("{}: {e}", e.code());
-        return fail(e.code(), e.short_reason(), e.to_string());
-    }
-    let swd_ms = (clock.now() - started).as_millis() as u64;
-    if !args.json {
-        println!(
-            "  SWD: wrote {} region(s) in {swd_ms} ms; verifying over USB",
-            regions.len()
-        );
-    }
-
-    // The verification: the board boots what SWD wrote and comes up on USB; the ordinary
-    // Flasher reads its module info, finds every module of the bundle already in place (so it
-    // writes nothing) and verifies what the board reports exactly as after a DFU flash.
-    let port = match &args.port {
-        Some(p) => PortPath(p.clone()),
-        None => match wait_for_only_board(bus.as_mut(), &clock, options.reenumerate_timeout) {
-            Ok(port) => port,
-            Err(e) => return fail("E-NO-BOARD", "no board on USB".into(), format!("{e:#}")),
-        },
-    };
-    let options = FlashOptions {
-        find_timeout: options.reenumerate_timeout,
-        ..options
-    };
-    let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
-    let mut doc = result_json(&result);
-    doc["swd"] = json!({ "plan": plan, "duration_ms": swd_ms, "probe": args.probe });
-    if let Ok(r) = &result {
-        if !r.modules_written.is_empty() {
-            log::warn!(
-                "after SWD the board still lacked {}: written over USB",
-                r.modules_written.join(", ")
-            );
-        }
-    }
-    report(&result, &doc, args.json)
-}
-
-/// The port of the only Particle board, waiting for it to come up after a reset.
-#[cfg(feature = "swd")]
-fn wait_for_only_board(
-    bus: &mut dyn UsbBus,
-    clock: &dyn Clock,
-    timeout: std::time::Duration,
-) -> Result<PortPath> {
-    let deadline = crate::ports::clock::Deadline::after(clock, timeout);
-    loop {
-        match super::usb_list::only_board(bus) {
-            Err(e) if !deadline.passed(clock) => {
-                log::debug!("waiting for the board on USB: {e}");
-                clock.sleep(std::time::Duration::from_millis(250));
-            }
-            found => return found,
-        }
-    }
 }
 
 fn traced(
@@ -364,10 +262,11 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
         Err(e) => println!("FAIL {}  {}\n     {e}", e.code(), e.short_reason()),
     }
     if let Some(sim) = doc.get("sim") {
-        println!(
-            "  sim: device busy {} ms, host overhead ratio {}",
-            sim["device_busy_ms"], sim["host_overhead_ratio"]
-        );
+        print!("  sim: device busy {} ms", sim["device_busy_ms"]);
+        match sim.get("host_overhead_ratio").and_then(|r| r.as_f64()) {
+            Some(ratio) => println!(", host overhead ratio {ratio}"),
+            None => println!(),
+        }
     }
 }
 

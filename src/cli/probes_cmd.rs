@@ -11,7 +11,6 @@ pub struct Args {
 }
 
 /// What a build without the `swd` feature says when asked for SWD.
-#[cfg(not(feature = "swd"))]
 pub const NO_SWD: &str = "this build of flashline has no SWD (debug probe) support; \
     build it with `cargo build --release --features swd`";
 

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 Some(dir) => load_bundle(dir)?.parsed_modules(),
                 None => Vec::new(),
             };
-            Ok(SimSlot::new(&s.name, faults, preload))
+            Ok(SimSlot::new(&s.name, faults, preload).with_probe(s.probe.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
     let stick = match (&args.stick, &args.pubkey) {

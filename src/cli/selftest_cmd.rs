@@ -84,6 +84,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .map(|b| format!("{} {} ({})", b.name, b.version, b.platform.name))
                 .map_err(|e| e.to_string()),
         ));
+        for slot in c.slots.iter().filter(|s| s.probe.is_some()) {
+            let serial = slot.probe.as_deref().unwrap_or_default();
+            checks.push(check(&format!("probe {}", slot.name), probe(serial)));
+        }
         checks.push(check("records", records(&c.paths.records)));
         checks.push(check(
             "disk",
@@ -110,6 +114,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The slot's debug probe is plugged in and openable.
+#[cfg(feature = "swd")]
+fn probe(serial: &str) -> Result<String, String> {
+    let probes = crate::adapters::swd::list_probes();
+    match probes.iter().find(|p| {
+        p.serial
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(serial))
+    }) {
+        Some(p) if p.accessible => Ok(format!("{} {serial}", p.identifier)),
+        Some(_) => Err(format!(
+            "{serial} is there but cannot be opened (udev rule?)"
+        )),
+        None => Err(format!(
+            "no debug probe {serial} ({} other(s) attached)",
+            probes.len()
+        )),
+    }
+}
+
+#[cfg(not(feature = "swd"))]
+fn probe(_serial: &str) -> Result<String, String> {
+    Err(super::probes_cmd::NO_SWD.into())
 }
 
 fn display(c: &StationConfig) -> Result<String, String> {

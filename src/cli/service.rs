@@ -21,6 +21,16 @@ use crate::runtime::{Boards, DebouncedInputs, Driver, OsThreads, Runtime};
 
 pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<ExitCode> {
     let config = StationConfig::load(config_path)?;
+    if let Some(slot) = config.slots.iter().find(|s| s.probe.is_some()) {
+        if !cfg!(feature = "swd") {
+            anyhow::bail!(
+                "{}: slot `{}` names a debug probe, but {}",
+                config_path.display(),
+                slot.name,
+                super::probes_cmd::NO_SWD
+            );
+        }
+    }
     let active = config.paths.active_bundle();
     let bundle = match Bundle::load(&active) {
         Ok(b) => Some(b),
@@ -59,8 +69,9 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
             ports: config
                 .slots
                 .iter()
-                .map(|s| PortPath(s.usb_port.clone()))
+                .map(|s| s.usb_port.clone().map(PortPath))
                 .collect(),
+            probes: config.slots.iter().map(|s| s.probe.clone()).collect(),
         }),
         bundle: bundle.map(Arc::new),
         station,
@@ -139,7 +150,10 @@ impl Display for LazyOled {
 }
 
 struct UsbBoards {
-    ports: Vec<PortPath>,
+    ports: Vec<Option<PortPath>>,
+    /// Debug probe serials, for slots that flash over SWD.
+    #[cfg_attr(not(feature = "swd"), allow(dead_code))]
+    probes: Vec<Option<String>>,
 }
 
 impl Boards for UsbBoards {
@@ -147,7 +161,17 @@ impl Boards for UsbBoards {
         Box::new(crate::adapters::serial::UsbSerialPorts::default())
     }
 
-    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
+    #[cfg(feature = "swd")]
+    fn probe_for(&mut self, slot: usize) -> Option<Box<dyn crate::ports::SwdProbe>> {
+        let serial = self.probes.get(slot)?.as_deref()?;
+        // Never erase-all unattended: a locked chip fails as E-SWD-LOCKED.
+        Some(Box::new(crate::adapters::swd::ProbeRsProbe::new(
+            Some(serial),
+            false,
+        )))
+    }
+
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, Option<PortPath>)> {
         let port = self.ports.get(slot)?.clone();
         match LibUsbBus::new() {
             Ok(bus) => Some((Box::new(bus), port)),

@@ -108,8 +108,13 @@ impl Default for StickConfig {
 #[serde(deny_unknown_fields)]
 pub struct SlotConfig {
     pub name: String,
-    /// USB port path of the fixture's cable, e.g. `1-1.2`.
-    pub usb_port: String,
+    /// USB port path of the fixture's cable, e.g. `1-1.2`. A slot with a probe may leave it
+    /// out: its board is then found on USB by the device ID the probe reads.
+    pub usb_port: Option<String>,
+    /// Serial number of a debug probe on the fixture's SWD pins (`flashline probes`): the
+    /// slot then writes the bundle over SWD (builds with `--features swd`) and verifies and
+    /// tests over USB as usual.
+    pub probe: Option<String>,
     pub fixture_pin: Option<u8>,
     #[serde(default = "yes")]
     pub fixture_active_low: bool,
@@ -150,11 +155,27 @@ impl StationConfig {
             if self.slots[..i].iter().any(|o| o.name == s.name) {
                 return Err(format!("key `slot.name`: `{}` is used twice", s.name));
             }
-            if self.slots[..i].iter().any(|o| o.usb_port == s.usb_port) {
+            if s.usb_port.is_none() && s.probe.is_none() {
                 return Err(format!(
-                    "key `slot.usb_port`: `{}` is used twice",
-                    s.usb_port
+                    "slot `{}`: needs `usb_port` (DFU), `probe` (SWD) or both",
+                    s.name
                 ));
+            }
+            if let Some(port) = &s.usb_port {
+                if self.slots[..i]
+                    .iter()
+                    .any(|o| o.usb_port.as_ref() == Some(port))
+                {
+                    return Err(format!("key `slot.usb_port`: `{port}` is used twice"));
+                }
+            }
+            if let Some(probe) = &s.probe {
+                if self.slots[..i]
+                    .iter()
+                    .any(|o| o.probe.as_ref() == Some(probe))
+                {
+                    return Err(format!("key `slot.probe`: `{probe}` is used twice"));
+                }
             }
             if let Some(p) = s.fixture_pin {
                 pins.push(("slot.fixture_pin", p));
@@ -189,7 +210,7 @@ mod tests {
     #[test]
     fn the_shipped_example_parses() {
         let c = StationConfig::parse(EXAMPLE).unwrap();
-        assert_eq!(c.slots[0].usb_port, "1-1.2");
+        assert_eq!(c.slots[0].usb_port.as_deref(), Some("1-1.2"));
         assert_eq!(c.display.address, 0x3C);
         assert!(c.options.auto_start);
     }
@@ -216,5 +237,21 @@ mod tests {
         assert!(StationConfig::parse(&with(two))
             .unwrap_err()
             .contains("used twice"));
+    }
+
+    #[test]
+    fn a_slot_may_name_a_probe_instead_of_a_port_but_needs_one_of_them() {
+        let with = |slots: &str| {
+            StationConfig::parse(&format!("buttons = {{ start = 17, func = 27 }}\n{slots}"))
+        };
+        let c = with("[[slot]]\nname = \"A\"\nprobe = \"0E23\"\n").unwrap();
+        assert_eq!(c.slots[0].probe.as_deref(), Some("0E23"));
+        assert_eq!(c.slots[0].usb_port, None);
+        let e = with("[[slot]]\nname = \"A\"\n").unwrap_err();
+        assert!(e.contains("usb_port") && e.contains("probe"), "{e}");
+        let e =
+            with("[[slot]]\nname = \"A\"\nprobe = \"P\"\n[[slot]]\nname = \"B\"\nprobe = \"P\"\n")
+                .unwrap_err();
+        assert!(e.contains("slot.probe") && e.contains("used twice"), "{e}");
     }
 }

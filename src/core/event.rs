@@ -15,6 +15,8 @@ pub enum Stage {
     Leave,
     Reconnect,
     Verify,
+    /// Attaching and writing with a debug probe.
+    Swd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

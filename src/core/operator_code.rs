@@ -44,6 +44,16 @@ pub enum OperatorCode {
     TestReady,
     /// The board's serial port is missing or went away during the tests.
     TestSerial,
+    /// The board found on USB is not the one the debug probe programmed (cabling).
+    WrongBoard,
+    /// No usable debug probe (missing, not the one configured, several, no permission).
+    SwdNoProbe,
+    /// The probe sees no nRF52840 on its SWD pins.
+    SwdTarget,
+    /// The chip's APPROTECT is set.
+    SwdLocked,
+    /// Writing over SWD failed.
+    SwdFlash,
 }
 
 impl OperatorCode {
@@ -69,6 +79,11 @@ impl OperatorCode {
             TestTimeout => "E-TEST-TIMEOUT",
             TestReady => "E-TEST-READY",
             TestSerial => "E-TEST-SERIAL",
+            WrongBoard => "E-WRONG-BOARD",
+            SwdNoProbe => "E-SWD-NO-PROBE",
+            SwdTarget => "E-SWD-TARGET",
+            SwdLocked => "E-SWD-LOCKED",
+            SwdFlash => "E-SWD-FLASH",
         }
     }
 }

@@ -4,10 +4,12 @@ pub mod clock;
 pub mod display;
 pub mod gpio;
 pub mod serial;
+pub mod swd;
 pub mod usb;
 
 pub use clock::Clock;
 pub use display::{Display, DisplayError};
 pub use gpio::{DigitalInput, GpioError, StationInputs};
 pub use serial::{SerialError, SerialLink, SerialPorts};
+pub use swd::{FicrDeviceId, SwdError, SwdProbe, SwdProgress};
 pub use usb::{ControlSetup, DeviceInfo, PortPath, UsbBus, UsbDevice, UsbError};

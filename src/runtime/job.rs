@@ -11,9 +11,11 @@ use std::time::Duration;
 use crate::core::board_test::{run_tests, Measurement};
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, Phase};
-use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, SerialFallback};
+use crate::core::flash::{
+    FlashError, FlashOptions, FlashReport, Flasher, SerialFallback, SwdFlasher,
+};
 use crate::core::station::{JobUpdate, Verdict};
-use crate::ports::{Clock, PortPath, SerialPorts, UsbBus};
+use crate::ports::{Clock, PortPath, SerialPorts, SwdProbe, UsbBus};
 
 /// A finished unit, as `run --json` prints it and records keep it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -86,7 +88,11 @@ pub struct Job {
     pub slot_name: String,
     pub bus: Box<dyn UsbBus>,
     pub serial: Box<dyn SerialPorts>,
-    pub port: PortPath,
+    /// The slot's USB port; for a probe slot without one, learnt when SWD finds the board.
+    pub port: Option<PortPath>,
+    /// The slot's debug probe: the bundle then goes in over SWD (the final stage still over
+    /// USB, as a user part).
+    pub probe: Option<Box<dyn SwdProbe>>,
     pub bundle: Arc<Bundle>,
     pub clock: Arc<dyn Clock>,
     pub cancel: Arc<AtomicBool>,
@@ -156,14 +162,7 @@ impl Job {
             dfu_by_serial: self.dfu_serial.clone(),
             ..FlashOptions::default()
         };
-        let mut flasher = Flasher {
-            bus: self.bus.as_mut(),
-            clock: self.clock.as_ref(),
-            port: self.port.clone(),
-            bundle,
-            options,
-        };
-        flasher.run(&mut |event| {
+        let mut sink = |event: Event| {
             if let Event::Board {
                 device_id: Some(id),
                 ..
@@ -173,7 +172,32 @@ impl Job {
             }
             // The main loop may be gone at shutdown; progress is best effort.
             let _ = messages.send(JobMsg::Update(slot, update_of(&event, stage)));
-        })
+        };
+        if let (Some(probe), "FLASH") = (self.probe.as_deref_mut(), stage) {
+            let mut swd = SwdFlasher {
+                probe,
+                bus: self.bus.as_mut(),
+                clock: self.clock.as_ref(),
+                port: self.port.clone(),
+                bundle,
+                options,
+            };
+            let (report, port) = swd.run(&mut sink)?;
+            self.port = Some(port);
+            return Ok(report);
+        }
+        let port = self.port.clone().ok_or_else(|| FlashError::NoBoard {
+            port: PortPath("(none configured)".into()),
+            waited_ms: 0,
+        })?;
+        let mut flasher = Flasher {
+            bus: self.bus.as_mut(),
+            clock: self.clock.as_ref(),
+            port,
+            bundle,
+            options,
+        };
+        flasher.run(&mut sink)
     }
 
     /// A board of a two-stage bundle that needed nothing written, and whose tests passed on an
@@ -209,10 +233,14 @@ impl Job {
             };
             let _ = messages.send(JobMsg::Update(slot, update));
         };
+        // Flashing succeeded, so the port is known (configured, or found after SWD).
+        let Some(port) = self.port.clone() else {
+            return;
+        };
         let report = run_tests(
             &tests.plan,
             self.serial.as_mut(),
-            &self.port,
+            &port,
             self.clock.as_ref(),
             &mut progress,
         );
@@ -298,5 +326,6 @@ fn stage_word(stage: crate::core::event::Stage) -> &'static str {
         Leave => "reset",
         Reconnect => "reconnect",
         Verify => "verify",
+        Swd => "SWD",
     }
 }

@@ -21,13 +21,19 @@ use std::time::Duration;
 use crate::core::bundle::Bundle;
 use crate::core::station::{Command, Station};
 use crate::core::ui::{frame_of, Frame, UiState};
-use crate::ports::{Clock, Display, PortPath, SerialPorts, UsbBus};
+use crate::ports::{Clock, Display, PortPath, SerialPorts, SwdProbe, UsbBus};
 use crate::records::{Context as RecordContext, RecordWriter};
 
-/// Where a slot's job finds its board: its USB for flashing, its serial port for testing.
+/// Where a slot's job finds its board: its USB for flashing, its serial port for testing,
+/// and for a slot with pogo pins on the SWD pads, its debug probe.
 pub trait Boards: Send {
-    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)>;
+    /// The USB bus and the slot's port (none for a probe slot that finds its board by ID).
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, Option<PortPath>)>;
     fn serial_for(&mut self, slot: usize) -> Box<dyn SerialPorts>;
+    /// The slot's debug probe, if it flashes over SWD.
+    fn probe_for(&mut self, _slot: usize) -> Option<Box<dyn SwdProbe>> {
+        None
+    }
 }
 
 /// How job threads are started: plain threads on hardware, scheduled workers on virtual time.
@@ -142,10 +148,16 @@ impl Runtime {
                     log::error!("slot {name}: cannot start (no bundle or no USB)");
                     return;
                 };
+                let probe = self.boards.probe_for(slot);
                 log::info!(
-                    "slot {name}: flashing {} {} on {port}",
+                    "slot {name}: flashing {} {} {}",
                     bundle.name,
-                    bundle.version
+                    bundle.version,
+                    match (&probe, &port) {
+                        (Some(p), _) => format!("with debug probe {}", p.name()),
+                        (None, Some(port)) => format!("on {port}"),
+                        (None, None) => "(no USB port configured)".into(),
+                    }
                 );
                 let cancel = Arc::new(AtomicBool::new(false));
                 cancels[slot] = Some(cancel.clone());
@@ -155,6 +167,7 @@ impl Runtime {
                     serial: self.boards.serial_for(slot),
                     bus,
                     port,
+                    probe,
                     bundle,
                     clock: self.clock.clone(),
                     cancel,

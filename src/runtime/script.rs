@@ -26,6 +26,10 @@ pub struct ScriptSlot {
     /// A bundle whose modules the slot's boards start with.
     #[serde(default)]
     pub preload: Option<PathBuf>,
+    /// The serial of a simulated debug probe on the fixture: the slot flashes over SWD and
+    /// finds its board on USB by device ID (as a station.toml slot with `probe` and no port).
+    #[serde(default)]
+    pub probe: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -82,6 +86,7 @@ impl Script {
                 name: "A".into(),
                 fault: None,
                 preload: None,
+                probe: None,
             });
         }
         let names: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
@@ -129,6 +134,7 @@ impl Script {
                 name: "A".into(),
                 fault: None,
                 preload: None,
+                probe: None,
             }],
             events: vec![
                 ev(0, Action::Seat),

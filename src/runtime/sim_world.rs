@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use super::Boards;
 use crate::core::module::Module;
-use crate::ports::{Clock, DigitalInput, GpioError, PortPath, SerialPorts, StationInputs, UsbBus};
+use crate::ports::{
+    Clock, DigitalInput, GpioError, PortPath, SerialPorts, StationInputs, SwdProbe, UsbBus,
+};
 use crate::sim::serial::SimSerialPorts;
+use crate::sim::swd::SimProbe;
 use crate::sim::{Fault, SimArgon, SimBus};
 
 #[derive(Clone, Default)]
@@ -36,6 +39,8 @@ pub struct SimSlot {
     pub name: String,
     pub faults: Vec<Fault>,
     pub preload: Vec<Module>,
+    /// A simulated debug probe on the fixture's SWD pins (the slot flashes over SWD).
+    pub probe: Option<String>,
     seats: u64,
     fixture: SimPin,
 }
@@ -46,9 +51,15 @@ impl SimSlot {
             name: name.into(),
             faults,
             preload,
+            probe: None,
             seats: 0,
             fixture: SimPin::default(),
         }
+    }
+
+    pub fn with_probe(mut self, serial: Option<String>) -> Self {
+        self.probe = serial;
+        self
     }
 }
 
@@ -199,28 +210,45 @@ impl SimWorld {
     }
 
     pub fn board_access(&self) -> SimBoards {
-        SimBoards(self.boards.clone())
+        SimBoards {
+            boards: self.boards.clone(),
+            probes: self.slots.iter().map(|s| s.probe.clone()).collect(),
+        }
     }
 }
 
-/// What a job on a simulated slot talks to: the board seated there when it started.
-pub struct SimBoards(Arc<Mutex<Vec<Option<SimArgon>>>>);
+/// What a job on a simulated slot talks to: the board seated there when it started, and
+/// the slot's simulated debug probe if it has one.
+pub struct SimBoards {
+    boards: Arc<Mutex<Vec<Option<SimArgon>>>>,
+    probes: Vec<Option<String>>,
+}
 
 impl SimBoards {
     fn board(&self, slot: usize) -> Option<SimArgon> {
-        self.0
+        self.boards
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(slot)?
             .clone()
     }
+
+    fn probe_serial(&self, slot: usize) -> Option<String> {
+        self.probes.get(slot)?.clone()
+    }
 }
 
 impl Boards for SimBoards {
-    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, PortPath)> {
+    fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, Option<PortPath>)> {
         let board = self.board(slot)?;
-        let port = board.port();
+        // A probe slot has no port configured: it finds its board by the ID the probe reads.
+        let port = self.probe_serial(slot).is_none().then(|| board.port());
         Some((Box::new(SimBus::new(vec![board])), port))
+    }
+
+    fn probe_for(&mut self, slot: usize) -> Option<Box<dyn SwdProbe>> {
+        let serial = self.probe_serial(slot)?;
+        Some(Box::new(SimProbe::new(&serial, self.board(slot), false)))
     }
 
     fn serial_for(&mut self, slot: usize) -> Box<dyn SerialPorts> {

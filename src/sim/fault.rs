@@ -40,12 +40,19 @@ pub enum Fault {
     Garbage(String),
     /// The serial port vanishes when the command naming this test is sent.
     SerialDrop(String),
+    /// The board has no working bootloader (straight from assembly, or corrupted): it never
+    /// shows up on USB; only a debug probe can bring it to life. Stays until SWD writes one.
+    NoBootloader,
+    /// The chip has APPROTECT set: SWD can only erase it whole. Stays until erased.
+    SwdLocked,
+    /// The probe gets no answer on the SWD pins (a pogo pin not touching).
+    SwdNoTarget,
 }
 
 pub const FAULT_NAMES: &str =
     "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
 slow-erase, no-reenumerate, no-dfu, refuse-dfu-request, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
-garbage:TEST, serial-drop:TEST";
+garbage:TEST, serial-drop:TEST, no-bootloader, swd-locked, swd-no-target";
 
 impl Fault {
     pub fn parse(word: &str) -> Result<Fault, String> {
@@ -78,6 +85,9 @@ impl Fault {
             ("refuse-dfu-request", None) => Fault::RefuseDfuRequest,
             ("wrong-platform", None) => Fault::WrongPlatform,
             ("corrupt", None) => Fault::Corrupt,
+            ("no-bootloader", None) => Fault::NoBootloader,
+            ("swd-locked", None) => Fault::SwdLocked,
+            ("swd-no-target", None) => Fault::SwdNoTarget,
             ("meas", Some(a)) => match a.split_once('=') {
                 Some((test, value)) if !test.is_empty() => Fault::Meas(test.into(), value.into()),
                 _ => return Err(format!("`{word}`: expected meas:TEST=VALUE")),
@@ -121,6 +131,9 @@ impl fmt::Display for Fault {
             Fault::Err(t) => write!(f, "err:{t}"),
             Fault::Garbage(t) => write!(f, "garbage:{t}"),
             Fault::SerialDrop(t) => write!(f, "serial-drop:{t}"),
+            Fault::NoBootloader => write!(f, "no-bootloader"),
+            Fault::SwdLocked => write!(f, "swd-locked"),
+            Fault::SwdNoTarget => write!(f, "swd-no-target"),
         }
     }
 }
@@ -134,9 +147,9 @@ mod tests {
         let all =
             "unplug,unplug-after:200000,unplug-in:dfuDNBUSY,stall,write-error,write-error:0x30000,\
                    slow-erase,no-reenumerate,wrong-platform,corrupt,meas:vin=10.2,no-reply:vin,err:imu,\
-                   garbage:vin,serial-drop:gpio_loop";
+                   garbage:vin,serial-drop:gpio_loop,no-bootloader,swd-locked,swd-no-target";
         let faults = Fault::parse_list(all).unwrap();
-        assert_eq!(faults.len(), 15);
+        assert_eq!(faults.len(), 18);
         let again: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
         assert_eq!(Fault::parse_list(&again.join(",")).unwrap(), faults);
     }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod fault;
 pub mod scheduler;
 pub mod serial;
+pub mod swd;
 
 pub use argon::SimArgon;
 pub use bus::SimBus;

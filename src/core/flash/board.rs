@@ -35,24 +35,68 @@ pub struct FoundBoard {
 
 /// A Particle board on `port`, if one is enumerated there now.
 pub fn look(bus: &mut dyn UsbBus, port: &PortPath) -> Option<FoundBoard> {
+    boards(bus).into_iter().find(|b| &b.info.port == port)
+}
+
+/// The Particle board whose USB serial number (its device ID) is `device_id`, on any port:
+/// how a slot with a debug probe and no configured port finds its board.
+pub fn look_by_id(bus: &mut dyn UsbBus, device_id: &str) -> Option<FoundBoard> {
+    boards(bus).into_iter().find(|b| b.has_id(device_id))
+}
+
+/// Every Particle board on USB now, of a platform flashline knows.
+pub fn boards(bus: &mut dyn UsbBus) -> Vec<FoundBoard> {
     let devices = match bus.list() {
         Ok(d) => d,
         Err(e) => {
             log::debug!("listing USB devices: {e}");
-            return None;
+            return Vec::new();
         }
     };
-    devices.into_iter().find_map(|info| {
-        if info.vid != PARTICLE_VID || &info.port != port {
-            return None;
-        }
-        let (platform, dfu) = Platform::by_usb_pid(info.pid)?;
-        Some(FoundBoard {
-            info,
-            platform,
-            mode: if dfu { Mode::Dfu } else { Mode::Firmware },
+    devices
+        .into_iter()
+        .filter(|info| info.vid == PARTICLE_VID)
+        .filter_map(|info| {
+            let (platform, dfu) = Platform::by_usb_pid(info.pid)?;
+            Some(FoundBoard {
+                info,
+                platform,
+                mode: if dfu { Mode::Dfu } else { Mode::Firmware },
+            })
         })
-    })
+        .collect()
+}
+
+impl FoundBoard {
+    pub fn has_id(&self, device_id: &str) -> bool {
+        self.info
+            .serial
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(device_id))
+    }
+}
+
+/// Waits until the board with `device_id` is on USB, anywhere, in either mode.
+pub fn wait_for_id(
+    bus: &mut dyn UsbBus,
+    clock: &dyn Clock,
+    device_id: &str,
+    timeout: Duration,
+) -> Result<FoundBoard, FlashError> {
+    let started = clock.now();
+    let deadline = Deadline::after(clock, timeout);
+    loop {
+        if let Some(board) = look_by_id(bus, device_id) {
+            return Ok(board);
+        }
+        if deadline.passed(clock) {
+            return Err(FlashError::NoBoard {
+                port: PortPath(format!("any port (device {device_id})")),
+                waited_ms: (clock.now() - started).as_millis() as u64,
+            });
+        }
+        clock.sleep(POLL_EVERY);
+    }
 }
 
 /// Waits until a board is on `port` (in `want` mode, if given).

@@ -1,7 +1,7 @@
 use crate::core::control::ControlError;
 use crate::core::dfu::{DfuError, DfuStatusCode};
 use crate::core::operator_code::OperatorCode;
-use crate::ports::{PortPath, UsbError};
+use crate::ports::{PortPath, SwdError, UsbError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlashError {
@@ -41,6 +41,26 @@ pub enum FlashError {
         during: &'static str,
         reason: String,
     },
+    #[error(
+        "after SWD programming, board {device_id} did not come up on USB ({where_}) within \
+         {waited_ms} ms: is the slot's USB cable connected?"
+    )]
+    NotOnUsbAfterSwd {
+        device_id: String,
+        where_: String,
+        waited_ms: u64,
+    },
+    #[error("SWD (probe {probe}): {source}")]
+    Swd { probe: String, source: SwdError },
+    #[error(
+        "the board on USB port {port} is {found}, but the debug probe is on {expected}: \
+         the slot's USB cable and SWD pins do not reach the same board"
+    )]
+    WrongBoard {
+        port: PortPath,
+        expected: String,
+        found: String,
+    },
 }
 
 impl FlashError {
@@ -63,6 +83,9 @@ impl FlashError {
             FlashError::Control { source, .. } if source.is_gone() => C::Unplugged,
             FlashError::Control { .. } => C::Control,
             FlashError::Dfu { source, .. } => dfu_code(source),
+            FlashError::Swd { source, .. } => source.code(),
+            FlashError::WrongBoard { .. } => C::WrongBoard,
+            FlashError::NotOnUsbAfterSwd { .. } => C::NoReenumerate,
         }
     }
 
@@ -88,6 +111,9 @@ impl FlashError {
             FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),
             FlashError::Aborted => "aborted".into(),
             FlashError::Serial { .. } => "cannot enter DFU".into(),
+            FlashError::Swd { source, .. } => source.short_reason(),
+            FlashError::WrongBoard { .. } => "other board on USB".into(),
+            FlashError::NotOnUsbAfterSwd { .. } => "no USB after SWD".into(),
         }
     }
 }

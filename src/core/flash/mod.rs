@@ -5,9 +5,11 @@
 
 mod board;
 mod error;
+mod swd;
 
-pub use board::{look, wait_for, FoundBoard, Mode};
+pub use board::{boards, look, look_by_id, wait_for, wait_for_id, FoundBoard, Mode};
 pub use error::FlashError;
+pub use swd::{particle_device_id, SwdFlasher};
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};

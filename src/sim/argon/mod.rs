@@ -5,6 +5,7 @@ mod boot;
 mod control_server;
 pub(crate) mod dfu_device;
 mod memory;
+mod swd_target;
 pub(crate) mod test_firmware;
 mod timing;
 
@@ -86,6 +87,12 @@ pub(crate) struct Board {
     /// SHA-256 of the user part that is the test firmware (it answers the line protocol).
     pub(crate) test_firmware: Option<[u8; 32]>,
     pub(crate) serial: test_firmware::SerialState,
+    /// No working bootloader: nothing runs and nothing enumerates (until SWD writes one).
+    pub(crate) bricked: bool,
+    /// APPROTECT set: SWD may only erase the chip whole.
+    pub(crate) locked: bool,
+    /// Nordic's MBR at 0x0 (no bundle carries it; an erase-all removes it).
+    pub(crate) mbr: bool,
 }
 
 impl Board {
@@ -110,7 +117,7 @@ impl Board {
         } = self.presence
         {
             let now = self.clock.now();
-            if now >= ready_at {
+            if now >= ready_at && !self.bricked {
                 self.stats.device_busy += ready_at.saturating_sub(since);
                 let outcome = boot::boot(self);
                 self.presence = if outcome.runs_firmware() && !into_dfu {
@@ -139,7 +146,8 @@ impl Board {
             self.timing.reset_to_firmware
         };
         let never = self.take_fault(|f| *f == Fault::NoReenumerate).is_some()
-            || (into_dfu && self.take_fault(|f| *f == Fault::NoDfu).is_some());
+            || (into_dfu && self.take_fault(|f| *f == Fault::NoDfu).is_some())
+            || self.bricked;
         let ready_at = if never { Duration::MAX } else { now + delay };
         self.presence = Presence::Rebooting {
             ready_at,
@@ -200,10 +208,12 @@ impl SimArgon {
     /// A blank board (factory bootloader only) that sits in DFU mode, seated on `port`.
     pub fn blank(clock: Arc<dyn Clock>, port: &str, seed: u64, faults: Vec<Fault>) -> SimArgon {
         let wrong_platform = faults.contains(&Fault::WrongPlatform);
+        let bricked = faults.contains(&Fault::NoBootloader);
+        let locked = faults.contains(&Fault::SwdLocked);
         let platform_name = if wrong_platform { "boron" } else { "argon" };
         let platform =
             Platform::by_name(platform_name).unwrap_or_else(|| unreachable!("built-in platform"));
-        let board = Board {
+        let mut board = Board {
             clock,
             platform,
             device_id: device_id_for(seed),
@@ -217,9 +227,12 @@ impl SimArgon {
             presence: Presence::Dfu,
             generation: 1,
             dfu: DfuMachine::default(),
+            // Board states, not one-shot faults: they stay when the board is re-seated.
             faults: faults
                 .into_iter()
-                .filter(|f| *f != Fault::WrongPlatform)
+                .filter(|f| {
+                    ![Fault::WrongPlatform, Fault::NoBootloader, Fault::SwdLocked].contains(f)
+                })
                 .collect(),
             active_faults: Vec::new(),
             timing: Timing::default(),
@@ -230,7 +243,17 @@ impl SimArgon {
             unplug_at: None,
             test_firmware: None,
             serial: Default::default(),
+            bricked,
+            locked,
+            mbr: true,
         };
+        if bricked {
+            board.presence = Presence::Rebooting {
+                ready_at: Duration::MAX,
+                since: Duration::ZERO,
+                into_dfu: false,
+            };
+        }
         SimArgon(Arc::new(Mutex::new(board)))
     }
 
@@ -276,7 +299,6 @@ impl SimArgon {
             if m.function() == ModuleFunction::Bootloader {
                 b.bootloader_version = m.version();
                 b.bootloader = Some(m.clone());
-                continue;
             }
             let at = m.image_address() as usize;
             let image = m.image().to_vec();

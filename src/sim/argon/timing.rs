@@ -21,6 +21,13 @@ pub struct Timing {
     pub reset_to_firmware: Duration,
     /// Device OS work per control request.
     pub control_request: Duration,
+    /// A debug probe: attaching under reset and reading FICR.
+    pub swd_attach: Duration,
+    /// Per byte moved over SWD (≈250 KB/s, a CMSIS-DAP v2 or J-Link probe); the flash
+    /// algorithm double-buffers, so it overlaps the flash's own write time.
+    pub swd_byte: Duration,
+    /// nRF52840 ERASEALL: 169 ms max.
+    pub erase_all: Duration,
 }
 
 impl Default for Timing {
@@ -37,6 +44,9 @@ impl Default for Timing {
             reset_to_dfu: Duration::from_millis(750),
             reset_to_firmware: Duration::from_millis(1450),
             control_request: Duration::from_millis(1),
+            swd_attach: Duration::from_millis(60),
+            swd_byte: Duration::from_micros(4),
+            erase_all: Duration::from_millis(169),
         }
     }
 }

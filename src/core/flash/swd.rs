@@ -1,0 +1,282 @@
+//! Flashing through a debug probe: the bundle's whole image, bootloader included, goes in over
+//! SWD (a board without a working bootloader can do nothing else), then the board boots and is
+//! verified over USB by the ordinary `Flasher`, exactly as after DFU. Whatever SWD left missing
+//! the `Flasher` writes over USB; normally it writes nothing.
+//!
+//! The board is named by the chip's factory ID, read over SWD before anything is written: the
+//! board on USB must carry the same device ID, so a slot whose USB cable and SWD pins reach
+//! different boards fails instead of flashing one and testing the other.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use super::board::{boards, wait_for, wait_for_id, FoundBoard};
+use super::{FlashError, FlashOptions, FlashReport, Flasher};
+use crate::core::bundle::Bundle;
+use crate::core::event::{Event, EventSink, Stage};
+use crate::core::flash_map;
+use crate::core::image::{image_of, Region};
+use crate::ports::{Clock, FicrDeviceId, PortPath, SwdError, SwdProbe, UsbBus};
+
+/// The device ID Device OS reports for an nRF52840 (hal/src/nRF52840/deviceid_hal.cpp): the
+/// bytes of the words {0x68ce0fe0, DEVICEID\[0\], DEVICEID\[1\]} in memory order, in hex.
+pub fn particle_device_id(ficr: FicrDeviceId) -> String {
+    let mut id = String::with_capacity(24);
+    for word in [0x68CE_0FE0, ficr[0], ficr[1]] {
+        for byte in u32::to_le_bytes(word) {
+            let _ = write!(id, "{byte:02x}");
+        }
+    }
+    id
+}
+
+/// What progress events call the SWD write (the OLED shows its first word).
+const SWD_LABEL: &str = "SWD image";
+
+pub struct SwdFlasher<'a> {
+    pub probe: &'a mut dyn SwdProbe,
+    pub bus: &'a mut dyn UsbBus,
+    pub clock: &'a dyn Clock,
+    /// The slot's USB port, if it names one; otherwise the board is found on USB by the device
+    /// ID the probe read.
+    pub port: Option<PortPath>,
+    pub bundle: &'a Bundle,
+    /// As for DFU; `dry_run` is not looked at (`plan` is the dry run), `fresh_boot` neither
+    /// (the board has just booted).
+    pub options: FlashOptions,
+}
+
+impl SwdFlasher<'_> {
+    /// The regions SWD writes, one line each, as `flash --dry-run` prints them.
+    pub fn plan(bundle: &Bundle) -> Vec<String> {
+        image_of(bundle, true)
+            .iter()
+            .map(|r| {
+                let (label, at, n) = (&r.label, r.address, r.bytes.len());
+                format!("write  {label:<24} SWD at {at:#07x}, {n} bytes")
+            })
+            .collect()
+    }
+
+    /// Attach, check, write over SWD, then find the board on USB and verify it. Returns the
+    /// report and the USB port the board was verified on.
+    pub fn run(&mut self, events: EventSink<'_>) -> Result<(FlashReport, PortPath), FlashError> {
+        let started = self.clock.now();
+        let regions = self.checked_image()?;
+        let plan = Self::plan(self.bundle);
+        events(stage(Stage::Plan, plan.join("\n")));
+
+        self.check_cancel()?;
+        // Attaching halts the chip and takes it off USB: what USB shows is looked at first.
+        let on_usb = boards(self.bus);
+        events(stage(
+            Stage::Swd,
+            format!("attaching with probe {}", self.probe.name()),
+        ));
+        let ficr = self.probe.attach().map_err(|e| self.swd_error(e))?;
+        let device_id = particle_device_id(ficr);
+        events(Event::Board {
+            device_id: Some(device_id.clone()),
+            platform: self.bundle.platform.name.into(),
+        });
+        self.check_board_on_usb(on_usb, &device_id)?;
+
+        self.check_cancel()?;
+        events(stage(
+            Stage::Swd,
+            format!("writing {} region(s)", regions.len()),
+        ));
+        let written = self
+            .probe
+            .program(&regions, &mut |p| {
+                events(Event::Progress {
+                    module: SWD_LABEL.into(),
+                    phase: p.phase,
+                    done: p.done,
+                    total: p.total,
+                })
+            })
+            .map_err(|e| self.swd_error(e))?;
+        log::info!(
+            "SWD: {device_id}: programmed {written} bytes of a {} byte image",
+            regions.iter().map(|r| r.bytes.len()).sum::<usize>()
+        );
+
+        events(stage(
+            Stage::Reconnect,
+            format!("waiting for {device_id} on USB"),
+        ));
+        let found = self.wait_for_board(&device_id)?;
+        let port = found.info.port.clone();
+        let mut flasher = Flasher {
+            bus: &mut *self.bus,
+            clock: self.clock,
+            port: port.clone(),
+            bundle: self.bundle,
+            options: FlashOptions {
+                find_timeout: self.options.reenumerate_timeout,
+                fresh_boot: false,
+                dry_run: false,
+                ..self.options.clone()
+            },
+        };
+        let usb = flasher.run(events)?;
+        if !usb
+            .device_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&device_id))
+        {
+            return Err(FlashError::WrongBoard {
+                port,
+                expected: device_id,
+                found: usb.device_id.unwrap_or_else(|| "unknown".into()),
+            });
+        }
+        if !usb.modules_written.is_empty() {
+            log::warn!(
+                "after SWD the board still lacked {}: written over USB",
+                usb.modules_written.join(", ")
+            );
+        }
+        let report = merge(plan, &regions, written, usb, self.clock.now() - started);
+        Ok((report, port))
+    }
+
+    fn check_cancel(&self) -> Result<(), FlashError> {
+        match &self.options.cancel {
+            Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
+            _ => Ok(()),
+        }
+    }
+
+    fn swd_error(&self, source: SwdError) -> FlashError {
+        FlashError::Swd {
+            probe: self.probe.name(),
+            source,
+        }
+    }
+
+    /// The image, refused whole if any module lies outside its region (the same check as DFU,
+    /// and here for the bootloader too) or the bundle is not for an nRF52840 board.
+    fn checked_image(&self) -> Result<Vec<Region>, FlashError> {
+        if !self.bundle.platform.gen3 {
+            return Err(self.swd_error(SwdError::Flash(format!(
+                "SWD flashing knows the nRF52840 (Gen3) boards; the bundle is for {}",
+                self.bundle.platform.name
+            ))));
+        }
+        for m in &self.bundle.modules {
+            if let Some(reason) = flash_map::placement_problem(&m.module) {
+                return Err(FlashError::Region(format!("{}: {reason}", m.file)));
+            }
+        }
+        Ok(image_of(self.bundle, true))
+    }
+
+    /// Looks before writing: a board that was running on USB tells its platform (a Boron on an
+    /// Argon fixture is refused with nothing written), and the board on the slot's port must
+    /// be the one on the probe. A board silent on USB (bricked, blank) cannot be checked.
+    fn check_board_on_usb(
+        &self,
+        on_usb: Vec<FoundBoard>,
+        device_id: &str,
+    ) -> Result<(), FlashError> {
+        let alive = on_usb.into_iter().find(|b| match &self.port {
+            Some(port) => &b.info.port == port,
+            None => b.has_id(device_id),
+        });
+        let Some(board) = alive else {
+            log::info!("SWD: {device_id} is not on USB; its platform cannot be checked first");
+            return Ok(());
+        };
+        self.same_board(&board, device_id)?;
+        if board.platform.id != self.bundle.platform.id {
+            return Err(FlashError::WrongPlatform {
+                port: board.info.port,
+                board: board.platform.name.into(),
+                bundle: self.bundle.platform.name.into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn same_board(&self, board: &FoundBoard, device_id: &str) -> Result<(), FlashError> {
+        match &board.info.serial {
+            Some(serial) if !board.has_id(device_id) => Err(FlashError::WrongBoard {
+                port: board.info.port.clone(),
+                expected: device_id.into(),
+                found: serial.to_lowercase(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The board comes up after the reset SWD ended with: on the slot's port, or anywhere by
+    /// its device ID. In DFU mode is fine too: the `Flasher` then writes what is missing.
+    fn wait_for_board(&mut self, device_id: &str) -> Result<FoundBoard, FlashError> {
+        let timeout = self.options.reenumerate_timeout;
+        let found = match self.port.clone() {
+            Some(port) => wait_for(self.bus, self.clock, &port, None, timeout),
+            None => wait_for_id(self.bus, self.clock, device_id, timeout),
+        };
+        let board = found.map_err(|e| match e {
+            FlashError::NoBoard { waited_ms, .. } | FlashError::NoReenumerate { waited_ms, .. } => {
+                FlashError::NotOnUsbAfterSwd {
+                    device_id: device_id.into(),
+                    where_: match &self.port {
+                        Some(port) => format!("port {port}"),
+                        None => "any port".into(),
+                    },
+                    waited_ms,
+                }
+            }
+            e => e,
+        })?;
+        self.same_board(&board, device_id)?;
+        Ok(board)
+    }
+}
+
+/// One report for the unit: SWD's plan and writes first, then what USB found and wrote.
+fn merge(
+    plan: Vec<String>,
+    regions: &[Region],
+    swd_bytes: u64,
+    usb: FlashReport,
+    duration: std::time::Duration,
+) -> FlashReport {
+    let mut written: Vec<String> = regions.iter().map(|r| r.label.clone()).collect();
+    for label in &usb.modules_written {
+        if !written.contains(label) {
+            written.push(label.clone());
+        }
+    }
+    FlashReport {
+        plan: plan.into_iter().chain(usb.plan).collect(),
+        modules_skipped: usb
+            .modules_skipped
+            .into_iter()
+            .filter(|l| !written.contains(l))
+            .collect(),
+        modules_written: written,
+        bytes_written: swd_bytes + usb.bytes_written,
+        duration,
+        ..usb
+    }
+}
+
+fn stage(stage: Stage, detail: String) -> Event {
+    Event::Stage { stage, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_id_is_the_prefix_then_the_ficr_words_little_endian() {
+        // e00fce68 is how every Gen3 device ID starts; the rest are FICR's bytes in memory order.
+        let id = particle_device_id([0x94FE_72F3, 0xFBD5_FAA3]);
+        assert_eq!(id, "e00fce68f372fe94a3fad5fb");
+    }
+}

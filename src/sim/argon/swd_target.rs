@@ -1,0 +1,202 @@
+//! The board as a debug probe sees it: attach under reset (the firmware stops, so the board
+//! leaves USB), read FICR, write flash page by page directly (no bootloader involved, so the
+//! bootloader region too), then reset and run. Costs are the flash's own (timing.rs) plus the
+//! SWD transfer.
+
+use std::time::Duration;
+
+use super::{Board, Presence, SimArgon, INTERNAL_FLASH_SIZE};
+use crate::core::event::Phase;
+use crate::core::flash_map::BOOTLOADER;
+use crate::core::image::Region;
+use crate::core::module::{Module, ModuleFunction};
+use crate::ports::{FicrDeviceId, SwdError, SwdProgress};
+use crate::sim::Fault;
+
+const PAGE: usize = 4096;
+
+impl SimArgon {
+    /// Attaches under reset and reads FICR. A locked chip is erased whole (flash, UICR, MBR)
+    /// only with `allow_erase_all`.
+    pub fn swd_attach(&self, allow_erase_all: bool) -> Result<FicrDeviceId, SwdError> {
+        let result = {
+            let mut b = self.lock();
+            b.settle();
+            attach(&mut b, allow_erase_all)
+        };
+        self.pay();
+        result
+    }
+
+    /// Writes `regions` page by page, leaving pages that already hold the bytes and keeping a
+    /// page's bytes outside the regions, then resets the board to run what it now holds.
+    pub fn swd_program(
+        &self,
+        regions: &[Region],
+        progress: &mut dyn FnMut(SwdProgress),
+    ) -> Result<u64, SwdError> {
+        {
+            let b = self.lock();
+            if !b.mbr {
+                return Err(SwdError::Flash(
+                    "flash is blank at 0x0: no MBR (an erased chip); the bundle does not carry \
+                     Nordic's MBR, so the board could not boot"
+                        .into(),
+                ));
+            }
+        }
+        let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
+        let (mut done, mut programmed) = (0u64, 0u64);
+        for region in regions {
+            let start = region.address as usize;
+            let end = start + region.bytes.len();
+            if end > INTERNAL_FLASH_SIZE {
+                return Err(SwdError::Flash(format!(
+                    "{} at {start:#x} runs past the end of flash",
+                    region.label
+                )));
+            }
+            let mut page = start - start % PAGE;
+            while page < end {
+                let (from, to) = (start.max(page), end.min(page + PAGE));
+                let bytes = &region.bytes[from - start..to - start];
+                {
+                    let mut b = self.lock();
+                    b.settle();
+                    if b.presence == Presence::Unplugged {
+                        return Err(SwdError::TargetNotFound(
+                            "the board went away while being written".into(),
+                        ));
+                    }
+                    if write_page(&mut b, page, from, bytes) {
+                        programmed += bytes.len() as u64;
+                    }
+                }
+                self.pay();
+                done += bytes.len() as u64;
+                progress(SwdProgress {
+                    phase: Phase::Write,
+                    done,
+                    total,
+                });
+                page += PAGE;
+            }
+            if BOOTLOADER.contains(&u64::from(region.address)) {
+                self.lock().install_swd_bootloader(&region.bytes);
+            }
+        }
+        let mut b = self.lock();
+        b.reset(false);
+        Ok(programmed)
+    }
+}
+
+fn attach(b: &mut Board, allow_erase_all: bool) -> Result<FicrDeviceId, SwdError> {
+    if b.presence == Presence::Unplugged {
+        return Err(SwdError::TargetNotFound("no board in the fixture".into()));
+    }
+    if b.take_fault(|f| *f == Fault::SwdNoTarget).is_some() {
+        return Err(SwdError::TargetNotFound("no ACK on SWDIO".into()));
+    }
+    let cost = b.timing.swd_attach;
+    b.spend(cost);
+    if b.locked {
+        if !allow_erase_all {
+            return Err(SwdError::Locked);
+        }
+        erase_all(b);
+    }
+    // Held halted by the probe: the firmware stops and the board leaves USB until reset.
+    let now = b.clock.now();
+    b.presence = Presence::Rebooting {
+        ready_at: Duration::MAX,
+        since: now,
+        into_dfu: false,
+    };
+    b.generation += 1;
+    Ok(ficr_of(&b.device_id))
+}
+
+/// ERASEALL: flash and UICR, the MBR and bootloader with them; APPROTECT is gone after it.
+fn erase_all(b: &mut Board) {
+    log::warn!("sim {}: SWD erase-all", b.port);
+    b.internal = super::NorFlash::erased(INTERNAL_FLASH_SIZE, PAGE);
+    b.bootloader = None;
+    b.bricked = true;
+    b.mbr = false;
+    b.locked = false;
+    let cost = b.timing.erase_all;
+    b.spend(cost);
+}
+
+/// One page: left alone when it already holds `bytes` at `from`, else erased and written with
+/// its other bytes kept. Returns whether it was written.
+fn write_page(b: &mut Board, page: usize, from: usize, bytes: &[u8]) -> bool {
+    let read_cost = b.timing.swd_byte * bytes.len() as u32;
+    if b.internal.read(from, bytes.len()).as_deref() == Some(bytes) {
+        b.spend(read_cost);
+        return false;
+    }
+    let mut content = b
+        .internal
+        .read(page, PAGE)
+        .unwrap_or_else(|| vec![0xFF; PAGE]);
+    content[from - page..from - page + bytes.len()].copy_from_slice(bytes);
+    b.internal.erase_page(page);
+    b.internal.program(page, &content);
+    b.stats.pages_erased += 1;
+    b.stats.bytes_written += bytes.len() as u64;
+    let flash = b.timing.internal_page_erase + b.timing.internal_write(PAGE);
+    let transfer = b.timing.swd_byte * PAGE as u32;
+    b.spend(flash.max(transfer));
+    true
+}
+
+/// FICR DEVICEID as the chip holds it, from the sim's device ID (its last 16 hex digits are
+/// the words' bytes in memory order, as Device OS prints them).
+fn ficr_of(device_id: &str) -> FicrDeviceId {
+    let byte = |i: usize| {
+        device_id
+            .get(8 + 2 * i..10 + 2 * i)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0)
+    };
+    let word = |w: usize| {
+        u32::from_le_bytes([
+            byte(4 * w),
+            byte(4 * w + 1),
+            byte(4 * w + 2),
+            byte(4 * w + 3),
+        ])
+    };
+    [word(0), word(1)]
+}
+
+impl Board {
+    /// A bootloader written over SWD runs at the next reset if it is whole.
+    fn install_swd_bootloader(&mut self, image: &[u8]) {
+        match Module::parse(image.to_vec()) {
+            Ok(m) if m.crc_ok() && m.function() == ModuleFunction::Bootloader => {
+                self.bootloader_version = m.version();
+                self.bootloader = Some(m);
+                self.bricked = false;
+            }
+            _ => log::warn!(
+                "sim {}: SWD wrote a bootloader that does not check",
+                self.port
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::flash::particle_device_id;
+
+    #[test]
+    fn ficr_read_back_names_the_board_as_device_os_does() {
+        let id = "e00fce68f372fe94a3fad5fb";
+        assert_eq!(particle_device_id(ficr_of(id)), id);
+    }
+}
