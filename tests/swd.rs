@@ -6,7 +6,8 @@
 #[path = "support/common.rs"]
 mod common;
 
-use common::{flashline, run_script, units, EXAMPLE};
+use common::{copy_example, flashline, run_script, units, EXAMPLE};
+use std::path::Path;
 use std::process::Output;
 
 fn text(out: &Output) -> String {
@@ -80,12 +81,80 @@ fn every_swd_failure_ends_in_its_code_with_nothing_written_where_it_must_not_be(
     assert!(error.contains("did not come up on USB"), "{error}");
 }
 
+/// A locked copy of the example bundle that carries an MBR (a plausible vector table: the
+/// simulator runs no code).
+fn bundle_with_mbr(dir: &Path, mbr: &[u8]) -> String {
+    copy_example(dir);
+    std::fs::write(dir.join("mbr.bin"), mbr).unwrap();
+    let toml = std::fs::read_to_string(dir.join("bundle.toml")).unwrap();
+    std::fs::write(dir.join("bundle.toml"), toml + "mbr = \"mbr.bin\"\n").unwrap();
+    let path = dir.to_str().unwrap().to_string();
+    let out = flashline(&["bundle", "lock", &path]);
+    assert!(out.status.success(), "{}", text(&out));
+    path
+}
+
+fn plausible_mbr() -> Vec<u8> {
+    let mut mbr = vec![0xFF; 0xB00];
+    mbr[..4].copy_from_slice(&0x2000_0400u32.to_le_bytes());
+    mbr[4..8].copy_from_slice(&0x0000_0A81u32.to_le_bytes());
+    mbr
+}
+
 #[test]
-fn erasing_a_locked_chip_takes_its_mbr_and_the_bundle_cannot_give_it_back() {
+fn erasing_a_locked_chip_takes_its_mbr_which_only_a_bundle_carrying_one_gives_back() {
     let (status, doc) = flash_json(&["--swd", "--sim=swd-locked", "--allow-erase-all"]);
     assert_eq!(status, Some(1), "{doc}");
     assert_eq!(doc["code"], "E-SWD-FLASH");
     assert!(doc["error"].as_str().unwrap().contains("MBR"), "{doc}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = bundle_with_mbr(dir.path(), &plausible_mbr());
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        &bundle,
+        "--json",
+        "--swd",
+        "--sim=swd-locked",
+        "--allow-erase-all",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "ok", "{doc}");
+    assert_eq!(
+        doc["plan"][0].as_str().unwrap().split_whitespace().nth(1),
+        Some("mbr")
+    );
+
+    // DFU never writes the MBR: it is not a module, and not DFU's region.
+    let out = flashline(&["flash", "--bundle", &bundle, "--json", "--sim", "--dry-run"]);
+    let plan = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && !plan.contains("mbr"), "{plan}");
+
+    // The MBR is pinned like every other file.
+    let mut changed = plausible_mbr();
+    changed[100] ^= 1;
+    std::fs::write(dir.path().join("mbr.bin"), changed).unwrap();
+    let out = flashline(&["bundle", "verify", &bundle]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("mbr.bin: changed"), "{}", text(&out));
+}
+
+#[test]
+fn a_file_that_is_not_an_mbr_is_refused_when_locking() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example(dir.path());
+    let user_part = std::fs::read(dir.path().join("tinker-0.8.0-rc.27-argon.bin")).unwrap();
+    std::fs::write(dir.path().join("mbr.bin"), user_part).unwrap();
+    let toml = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
+    std::fs::write(dir.path().join("bundle.toml"), toml + "mbr = \"mbr.bin\"\n").unwrap();
+    let out = flashline(&["bundle", "lock", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("mbr.bin") && text(&out).contains("MBR"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -104,9 +104,9 @@ impl SwdProbe for ProbeRsProbe {
 
     /// Writes the regions, then resets the chip and lets it run. Sectors the regions do not
     /// touch are kept, and so are the bytes of a sector outside them; sectors already holding
-    /// the bytes are skipped. So the MBR (0x0–0x1000), which no bundle carries, must already
-    /// be there: a board without one is refused before anything is written, as it could
-    /// never boot.
+    /// the bytes are skipped. So the MBR (0x0–0x1000) must already be there unless the bundle
+    /// carries one: otherwise a board without one is refused before anything is written, as
+    /// it could never boot.
     fn program(
         &mut self,
         regions: &[Region],
@@ -120,11 +120,10 @@ impl SwdProbe for ProbeRsProbe {
             .core(0)
             .and_then(|mut core| core.read_word_32(0))
             .map_err(flash_err("reading the MBR"))?;
-        if mbr == 0xFFFF_FFFF {
+        if mbr == 0xFFFF_FFFF && !regions.iter().any(|r| r.address == 0) {
             return Err(SwdError::Flash(
                 "flash is blank at 0x0: no MBR (a new or erased chip); the bundle does not carry \
-                 Nordic's MBR, so the board could not boot — restore MBR and UICR first \
-                 (docs/hil.md)"
+                 Nordic's MBR (bundle.toml `mbr`), so the board could not boot (docs/hil.md §6)"
                     .into(),
             ));
         }

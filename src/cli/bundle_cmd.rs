@@ -132,6 +132,8 @@ struct ShowBundle<'a> {
     modules: Vec<ShowModule<'a>>,
     tests: Option<&'a str>,
     final_firmware: Option<ShowModule<'a>>,
+    /// The MBR file, written over SWD only.
+    mbr: Option<&'a str>,
 }
 
 fn show_module(m: &BundleModule) -> ShowModule<'_> {
@@ -156,6 +158,7 @@ fn show(dir: &Path, json: bool) -> Result<ExitCode> {
         modules: b.modules.iter().map(show_module).collect(),
         tests: b.tests.as_ref().map(|t| t.file.as_str()),
         final_firmware: b.final_firmware.as_ref().map(show_module),
+        mbr: b.mbr.as_ref().map(|m| m.file.as_str()),
     };
     if json {
         super::print_json(&view)?;
@@ -175,6 +178,9 @@ fn show(dir: &Path, json: bool) -> Result<ExitCode> {
         println!("final     {} v{} ({})", f.function, f.version, f.file);
     }
     println!("tests     {}", view.tests.unwrap_or("none"));
+    if let Some(mbr) = view.mbr {
+        println!("mbr       {mbr} (written over SWD only)");
+    }
     let mut stages = vec!["FLASH"];
     stages.extend(view.tests.map(|_| "TEST"));
     stages.extend(view.final_firmware.as_ref().map(|_| "FINAL"));

@@ -53,6 +53,7 @@ fn run_sim(
         &args.trace,
         shared,
     )?;
+    let started = clock.now();
     let result = flash_once(
         &mut probe,
         bus.as_mut(),
@@ -62,9 +63,14 @@ fn run_sim(
         options,
         args.json,
     );
+    let busy = board.stats().device_busy;
     let mut doc = swd_json(&result, &probe);
     doc["sim"] = json!({
-        "device_busy_ms": board.stats().device_busy.as_millis() as u64,
+        "device_busy_ms": busy.as_millis() as u64,
+        "host_overhead_ratio": (!busy.is_zero()).then(|| {
+            let ratio = (clock.now() - started).as_secs_f64() / busy.as_secs_f64();
+            (ratio * 1000.0).round() / 1000.0
+        }),
         "pages_erased": board.stats().pages_erased,
     });
     report(&result.map(|(r, _)| r), &doc, args.json)

@@ -1,6 +1,6 @@
 //! What goes where: the one answer both flashing paths use. DFU writes each region through
-//! the bootloader; SWD (later) writes the same regions directly, plus the bootloader, which
-//! only a debug probe may write.
+//! the bootloader; SWD writes the same regions directly, plus the bootloader and the MBR
+//! (when the bundle carries one), which only a debug probe may write.
 
 use super::bundle::Bundle;
 use super::module::{Module, ModuleFunction};
@@ -23,21 +23,31 @@ pub fn region_of(m: &Module) -> Region {
     }
 }
 
-/// The flash image a board should hold for a bundle, in address order. The bootloader is
-/// included only for paths that may write it directly (SWD); NCP firmware lives in the
-/// ESP32's own flash and never appears.
-pub fn image_of(bundle: &Bundle, with_bootloader: bool) -> Vec<Region> {
+/// Where the bundle's MBR goes, and what it is called in plans.
+pub const MBR_LABEL: &str = "mbr";
+
+/// The flash image a board should hold for a bundle, in address order. With `by_probe`, the
+/// regions only a debug probe may write are included: the bootloader, and the MBR if the
+/// bundle carries one. NCP firmware lives in the ESP32's own flash and never appears.
+pub fn image_of(bundle: &Bundle, by_probe: bool) -> Vec<Region> {
     let mut regions: Vec<Region> = bundle
         .modules
         .iter()
         .map(|m| &m.module)
         .filter(|m| match m.function() {
             ModuleFunction::NcpFirmware => false,
-            ModuleFunction::Bootloader => with_bootloader,
+            ModuleFunction::Bootloader => by_probe,
             _ => true,
         })
         .map(region_of)
         .collect();
+    if let (true, Some(mbr)) = (by_probe, &bundle.mbr) {
+        regions.push(Region {
+            address: 0,
+            bytes: mbr.bytes.clone(),
+            label: MBR_LABEL.into(),
+        });
+    }
     regions.sort_by_key(|r| r.address);
     regions
 }

@@ -23,6 +23,8 @@ pub struct BundleLock {
     pub final_firmware: Option<LockedModule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<LockedFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mbr: Option<LockedFile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -88,6 +90,7 @@ impl BundleLock {
             .chain(
                 self.tests
                     .iter()
+                    .chain(self.mbr.as_ref())
                     .map(|t| (t.file.as_str(), t.sha256.as_str())),
             )
     }

@@ -18,6 +18,10 @@ pub struct BundleManifest {
     pub tests: Option<String>,
     #[serde(default)]
     pub final_firmware: Option<String>,
+    /// Nordic's MBR as a raw binary for 0x0, written only over SWD (after an erase-all, a
+    /// board has none, and no Particle module carries it).
+    #[serde(default)]
+    pub mbr: Option<String>,
 }
 
 impl BundleManifest {
@@ -56,6 +60,7 @@ impl BundleManifest {
             .map(String::as_str)
             .chain(self.tests.as_deref())
             .chain(self.final_firmware.as_deref())
+            .chain(self.mbr.as_deref())
     }
 }
 

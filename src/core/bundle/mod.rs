@@ -4,12 +4,14 @@
 mod check;
 mod lock;
 mod manifest;
+mod mbr;
 #[cfg(test)]
 mod tests;
 
 pub use check::BundleProblem;
 pub use lock::{BundleLock, LockedFile, LockedModule, LOCK_FILE};
 pub use manifest::{BundleManifest, MANIFEST_FILE};
+pub use mbr::{mbr_problem, BundleMbr};
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ pub struct Bundle {
     pub modules: Vec<BundleModule>,
     pub final_firmware: Option<BundleModule>,
     pub tests: Option<BundleTests>,
+    /// Nordic's MBR, if the bundle carries it (written over SWD only).
+    pub mbr: Option<BundleMbr>,
     /// SHA-256 of bundle.lock: names exactly this bundle in records.
     pub lock_hash: String,
 }
@@ -126,6 +130,11 @@ impl Bundle {
             .as_deref()
             .map(|f| load_tests(dir, f))
             .transpose()?;
+        let mbr = manifest
+            .mbr
+            .as_deref()
+            .map(|f| mbr::load_mbr(dir, f))
+            .transpose()?;
         Ok(Bundle {
             dir: dir.to_path_buf(),
             name: lock.name,
@@ -134,6 +143,7 @@ impl Bundle {
             modules: checked.modules,
             final_firmware: checked.final_firmware,
             tests,
+            mbr,
             lock_hash: sha256_hex(&lock_bytes),
         })
     }
@@ -180,6 +190,16 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         }
         None => None,
     };
+    // A file that is not an MBR is refused now, not on the line.
+    let mbr = manifest
+        .mbr
+        .as_deref()
+        .map(|file| mbr::load_mbr(dir, file))
+        .transpose()?
+        .map(|m| LockedFile {
+            sha256: sha256_hex(&m.bytes),
+            file: m.file,
+        });
     let lock = BundleLock {
         lock_format: BundleLock::new_format(),
         name: manifest.name.clone(),
@@ -189,6 +209,7 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         modules: checked.modules.iter().map(locked).collect(),
         final_firmware: checked.final_firmware.as_ref().map(locked),
         tests,
+        mbr,
     };
     let text = lock.to_toml().map_err(|reason| BundleError::Manifest {
         path: dir.join(LOCK_FILE),

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::{Board, Presence, SimArgon, INTERNAL_FLASH_SIZE};
+use crate::core::bundle::mbr_problem;
 use crate::core::event::Phase;
 use crate::core::flash_map::BOOTLOADER;
 use crate::core::image::Region;
@@ -35,12 +36,13 @@ impl SimArgon {
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
     ) -> Result<u64, SwdError> {
+        let brings_mbr = regions.iter().any(|r| r.address == 0);
         {
             let b = self.lock();
-            if !b.mbr {
+            if !b.mbr && !brings_mbr {
                 return Err(SwdError::Flash(
                     "flash is blank at 0x0: no MBR (an erased chip); the bundle does not carry \
-                     Nordic's MBR, so the board could not boot"
+                     Nordic's MBR (bundle.toml `mbr`), so the board could not boot"
                         .into(),
                 ));
             }
@@ -83,6 +85,9 @@ impl SimArgon {
             }
             if BOOTLOADER.contains(&u64::from(region.address)) {
                 self.lock().install_swd_bootloader(&region.bytes);
+            }
+            if region.address == 0 {
+                self.lock().mbr = mbr_problem(&region.bytes).is_none();
             }
         }
         let mut b = self.lock();
