@@ -43,6 +43,38 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "before anything is written",
         "E-WRONG-PLATFORM",
     ),
+    ("no-bootloader", "board silent on USB", "E-NO-BOARD"),
+];
+
+/// The same on a slot with a debug probe (`probe = "P1"`, no USB port configured):
+/// (fault, where it strikes, first seating, re-seated).
+const SWD_MATRIX: &[(&str, &str, &str, &str)] = &[
+    (
+        "no-bootloader",
+        "nothing: SWD needs no bootloader",
+        "PASS",
+        "PASS",
+    ),
+    ("swd-no-target", "attach", "E-SWD-TARGET", "PASS"),
+    (
+        "swd-locked",
+        "attach (never erased unattended)",
+        "E-SWD-LOCKED",
+        "E-SWD-LOCKED",
+    ),
+    (
+        "wrong-platform",
+        "before attaching",
+        "E-WRONG-PLATFORM",
+        "E-WRONG-PLATFORM",
+    ),
+    ("no-reenumerate", "reset after SWD", "E-REENUM", "PASS"),
+    (
+        "meas:vin=10.2",
+        "test vin (over USB, as after DFU)",
+        "E-TEST",
+        "PASS",
+    ),
 ];
 
 /// Runs one script, killing it if it has not finished in a minute of real time.
@@ -95,6 +127,26 @@ fn run(script: &str) -> serde_json::Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// Seats a board with `fault` in a slot (with a debug probe, if named), takes it out after a
+/// minute and puts the same board back: the codes of both seatings ("PASS" when none).
+fn seat_then_reseat(fault: &str, probe: Option<&str>) -> (String, String) {
+    let probe = probe.map_or(String::new(), |p| format!("probe = \"{p}\"\n"));
+    let script = format!(
+        "[[slot]]\nname = \"A\"\nfault = \"{fault}\"\n{probe}\
+         [[event]]\nat_ms = 0\naction = \"seat\"\n\
+         [[event]]\nat_ms = 60000\naction = \"unseat\"\n\
+         [[event]]\nat_ms = 61000\naction = \"reseat\"\n"
+    );
+    let doc = run(&script);
+    let units = doc["units"].as_array().unwrap();
+    let code = |i: usize| {
+        units.get(i).map_or("none".to_string(), |u| {
+            u["code"].as_str().unwrap_or("PASS").to_string()
+        })
+    };
+    (code(0), code(1))
+}
+
 #[test]
 fn every_fault_ends_in_its_code_and_the_reseated_board_passes() {
     let mut table = vec![
@@ -103,30 +155,31 @@ fn every_fault_ends_in_its_code_and_the_reseated_board_passes() {
     ];
     let mut wrong = Vec::new();
     for (fault, at, code) in MATRIX {
-        let script = format!(
-            "[[slot]]\nname = \"A\"\nfault = \"{fault}\"\n\
-             [[event]]\nat_ms = 0\naction = \"seat\"\n\
-             [[event]]\nat_ms = 60000\naction = \"unseat\"\n\
-             [[event]]\nat_ms = 61000\naction = \"reseat\"\n"
-        );
-        let doc = run(&script);
-        let units = doc["units"].as_array().unwrap();
-        let first = units.first().map_or("none".to_string(), |u| {
-            u["code"].as_str().unwrap_or("PASS").to_string()
-        });
-        let second = units.get(1).map_or("none".to_string(), |u| {
-            u["code"].as_str().unwrap_or("PASS").to_string()
-        });
+        let (first, second) = seat_then_reseat(fault, None);
         table.push(format!("| `{fault}` | {at} | {first} | {second} |"));
-        // A Boron stays a Boron: re-seating it is refused again, and that is right.
-        let expected_second = if *fault == "wrong-platform" {
-            "E-WRONG-PLATFORM"
-        } else {
-            "PASS"
+        // A Boron stays a Boron and a board without bootloader stays one: re-seating them
+        // fails again, and that is right.
+        let expected_second = match *fault {
+            "wrong-platform" | "no-bootloader" => code,
+            _ => "PASS",
         };
         if first != *code || second != expected_second {
             wrong.push(format!(
                 "{fault}: got {first} then {second}, want {code} then {expected_second}"
+            ));
+        }
+    }
+    table.push(String::new());
+    table.push("On a slot with a debug probe (SWD):".into());
+    table.push(String::new());
+    table.push("| fault | strikes at | first seating | re-seated |".into());
+    table.push("|---|---|---|---|".into());
+    for (fault, at, code, again) in SWD_MATRIX {
+        let (first, second) = seat_then_reseat(fault, Some("P1"));
+        table.push(format!("| `{fault}` | {at} | {first} | {second} |"));
+        if first != *code || second != *again {
+            wrong.push(format!(
+                "SWD {fault}: got {first} then {second}, want {code} then {again}"
             ));
         }
     }
