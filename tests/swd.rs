@@ -81,19 +81,18 @@ fn every_swd_failure_ends_in_its_code_with_nothing_written_where_it_must_not_be(
     assert!(error.contains("did not come up on USB"), "{error}");
 }
 
-/// A locked copy of the example bundle that carries an MBR (a plausible vector table: the
-/// simulator runs no code).
-fn bundle_with_mbr(dir: &Path, mbr: &[u8]) -> String {
+/// A copy of the example bundle that names `mbr` as its MBR, and what `bundle lock` said.
+fn bundle_with_mbr(dir: &Path, mbr: &[u8]) -> (String, Output) {
     copy_example(dir);
     std::fs::write(dir.join("mbr.bin"), mbr).unwrap();
     let toml = std::fs::read_to_string(dir.join("bundle.toml")).unwrap();
     std::fs::write(dir.join("bundle.toml"), toml + "mbr = \"mbr.bin\"\n").unwrap();
     let path = dir.to_str().unwrap().to_string();
-    let out = flashline(&["bundle", "lock", &path]);
-    assert!(out.status.success(), "{}", text(&out));
-    path
+    let lock = flashline(&["bundle", "lock", &path]);
+    (path, lock)
 }
 
+/// A plausible vector table (the simulator runs no code).
 fn plausible_mbr() -> Vec<u8> {
     let mut mbr = vec![0xFF; 0xB00];
     mbr[..4].copy_from_slice(&0x2000_0400u32.to_le_bytes());
@@ -109,7 +108,8 @@ fn erasing_a_locked_chip_takes_its_mbr_which_only_a_bundle_carrying_one_gives_ba
     assert!(doc["error"].as_str().unwrap().contains("MBR"), "{doc}");
 
     let dir = tempfile::tempdir().unwrap();
-    let bundle = bundle_with_mbr(dir.path(), &plausible_mbr());
+    let (bundle, lock) = bundle_with_mbr(dir.path(), &plausible_mbr());
+    assert!(lock.status.success(), "{}", text(&lock));
     let out = flashline(&[
         "flash",
         "--bundle",
@@ -143,12 +143,8 @@ fn erasing_a_locked_chip_takes_its_mbr_which_only_a_bundle_carrying_one_gives_ba
 #[test]
 fn a_file_that_is_not_an_mbr_is_refused_when_locking() {
     let dir = tempfile::tempdir().unwrap();
-    copy_example(dir.path());
-    let user_part = std::fs::read(dir.path().join("tinker-0.8.0-rc.27-argon.bin")).unwrap();
-    std::fs::write(dir.path().join("mbr.bin"), user_part).unwrap();
-    let toml = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
-    std::fs::write(dir.path().join("bundle.toml"), toml + "mbr = \"mbr.bin\"\n").unwrap();
-    let out = flashline(&["bundle", "lock", dir.path().to_str().unwrap()]);
+    let user_part = std::fs::read(Path::new(EXAMPLE).join("tinker-0.8.0-rc.27-argon.bin")).unwrap();
+    let (_, out) = bundle_with_mbr(dir.path(), &user_part);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("mbr.bin") && text(&out).contains("MBR"),

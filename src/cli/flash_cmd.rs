@@ -93,23 +93,7 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
-    let clock = VirtualClock::new();
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared.clone(), "sim-1", 1, faults);
-    if let Some(dir) = &args.sim_preload {
-        let other = Bundle::load(dir)
-            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
-        board.preload(&other.parsed_modules());
-    }
-    options.dfu_by_serial = Some(serial_fallback(Box::new(
-        crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),
-    )));
-    let mut bus = traced(
-        Box::new(SimBus::new(vec![board.clone()])),
-        &args.trace,
-        shared.clone(),
-    )?;
+    let (clock, board, mut bus) = sim_board(args, faults, &mut options)?;
     let port = board.port();
     let mut attempts = Vec::new();
     loop {
@@ -123,17 +107,8 @@ fn run_sim(
             options.clone(),
             args.json,
         );
-        let stats = board.stats();
-        let elapsed = clock.now() - started;
-        // Nothing to compare with when the board never did anything (it never showed up).
-        let overhead = (!stats.device_busy.is_zero())
-            .then(|| elapsed.as_secs_f64() / stats.device_busy.as_secs_f64());
         let mut doc = result_json(&result);
-        doc["sim"] = json!({
-            "device_busy_ms": stats.device_busy.as_millis() as u64,
-            "host_overhead_ratio": overhead.map(|o| (o * 1000.0).round() / 1000.0),
-            "pages_erased": stats.pages_erased,
-        });
+        doc["sim"] = sim_json(&board, clock.now() - started);
         if !args.json {
             print_human(&result, &doc);
         }
@@ -158,6 +133,47 @@ fn run_sim(
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// The simulated board of `--sim[=FAULTS] [--sim-preload DIR]`, on its own virtual clock and
+/// bus (traced with `--trace`); `options` gets its serial ports for the DFU fallback.
+fn sim_board(
+    args: &Args,
+    faults: &str,
+    options: &mut FlashOptions,
+) -> Result<(VirtualClock, SimArgon, Box<dyn UsbBus>)> {
+    let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
+    let clock = VirtualClock::new();
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let board = SimArgon::blank(shared.clone(), "sim-1", 1, faults);
+    if let Some(dir) = &args.sim_preload {
+        let other = Bundle::load(dir)
+            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
+        board.preload(&other.parsed_modules());
+    }
+    options.dfu_by_serial = Some(serial_fallback(Box::new(
+        crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),
+    )));
+    let bus = traced(
+        Box::new(SimBus::new(vec![board.clone()])),
+        &args.trace,
+        shared,
+    )?;
+    Ok((clock, board, bus))
+}
+
+/// What the simulated board spent, and the host's overhead over it, for `--json` and the
+/// summary line.
+fn sim_json(board: &SimArgon, elapsed: std::time::Duration) -> serde_json::Value {
+    let stats = board.stats();
+    // Nothing to compare with when the board never did anything (it never showed up).
+    let overhead = (!stats.device_busy.is_zero())
+        .then(|| elapsed.as_secs_f64() / stats.device_busy.as_secs_f64());
+    json!({
+        "device_busy_ms": stats.device_busy.as_millis() as u64,
+        "host_overhead_ratio": overhead.map(|o| (o * 1000.0).round() / 1000.0),
+        "pages_erased": stats.pages_erased,
     })
 }
 
@@ -198,7 +214,6 @@ fn flash_once(
     options: FlashOptions,
     json: bool,
 ) -> Result<FlashReport, FlashError> {
-    let mut progress = TerminalProgress::new(!json);
     let mut flasher = Flasher {
         bus,
         clock,
@@ -206,7 +221,16 @@ fn flash_once(
         bundle,
         options,
     };
-    let result = flasher.run(&mut |e| progress.on_event(&e));
+    with_progress(json, |events| flasher.run(events))
+}
+
+/// Runs a flash with its events on the terminal (unless `--json`), and logs the failure.
+fn with_progress<T>(
+    json: bool,
+    run: impl FnOnce(crate::core::event::EventSink<'_>) -> Result<T, FlashError>,
+) -> Result<T, FlashError> {
+    let mut progress = TerminalProgress::new(!json);
+    let result = run(&mut |e| progress.on_event(&e));
     progress.finish();
     if let Err(e) = &result {
         log::error!("{}: {e}", e.code());

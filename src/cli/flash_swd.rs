@@ -6,13 +6,13 @@ use serde_json::json;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{report, result_json, serial_fallback, traced, Args};
-use crate::cli::progress::TerminalProgress;
+use super::{
+    report, result_json, serial_fallback, sim_board, sim_json, traced, with_progress, Args,
+};
 use crate::core::bundle::Bundle;
 use crate::core::flash::{FlashError, FlashOptions, FlashReport, SwdFlasher};
 use crate::ports::{Clock, PortPath, SwdProbe, UsbBus};
 use crate::sim::swd::SimProbe;
-use crate::sim::{Fault, SimArgon, SimBus, VirtualClock};
 
 pub(super) fn run(args: &Args, bundle: &Bundle, options: FlashOptions) -> Result<ExitCode> {
     if args.dry_run {
@@ -35,24 +35,8 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
-    let clock = VirtualClock::new();
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared.clone(), "sim-1", 1, faults);
-    if let Some(dir) = &args.sim_preload {
-        let other = Bundle::load(dir)
-            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
-        board.preload(&other.parsed_modules());
-    }
-    options.dfu_by_serial = Some(serial_fallback(Box::new(
-        crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),
-    )));
+    let (clock, board, mut bus) = sim_board(args, faults, &mut options)?;
     let mut probe = SimProbe::new("sim-probe", Some(board.clone()), args.allow_erase_all);
-    let mut bus = traced(
-        Box::new(SimBus::new(vec![board.clone()])),
-        &args.trace,
-        shared,
-    )?;
     let started = clock.now();
     let result = flash_once(
         &mut probe,
@@ -63,16 +47,8 @@ fn run_sim(
         options,
         args.json,
     );
-    let busy = board.stats().device_busy;
     let mut doc = swd_json(&result, &probe);
-    doc["sim"] = json!({
-        "device_busy_ms": busy.as_millis() as u64,
-        "host_overhead_ratio": (!busy.is_zero()).then(|| {
-            let ratio = (clock.now() - started).as_secs_f64() / busy.as_secs_f64();
-            (ratio * 1000.0).round() / 1000.0
-        }),
-        "pages_erased": board.stats().pages_erased,
-    });
+    doc["sim"] = sim_json(&board, clock.now() - started);
     report(&result.map(|(r, _)| r), &doc, args.json)
 }
 
@@ -123,7 +99,6 @@ fn flash_once(
     options: FlashOptions,
     json: bool,
 ) -> Result<(FlashReport, PortPath), FlashError> {
-    let mut progress = TerminalProgress::new(!json);
     let mut flasher = SwdFlasher {
         probe,
         bus,
@@ -132,12 +107,7 @@ fn flash_once(
         bundle,
         options,
     };
-    let result = flasher.run(&mut |e| progress.on_event(&e));
-    progress.finish();
-    if let Err(e) = &result {
-        log::error!("{}: {e}", e.code());
-    }
-    result
+    with_progress(json, |events| flasher.run(events))
 }
 
 /// The `--json` result of an ordinary flash, with what SWD adds: the probe and the USB port
