@@ -107,12 +107,18 @@ impl Job {
         let started = self.clock.now();
         let mut unit = UnitResult::new(&self.slot_name);
         let bundle = self.bundle.clone();
-        let flashed = self.flash(
-            &bundle,
-            "FLASH",
-            bundle.tests.is_some(),
-            &mut unit.device_id,
-        );
+        let flashed = match self.flash(&bundle, "FLASH", &mut unit.device_id) {
+            Ok(report) => {
+                unit.device_id = report.device_id.clone().or(unit.device_id);
+                let skip = self.skips_tests(&report, unit.device_id.as_deref());
+                let untouched = report.modules_written.is_empty();
+                match bundle.tests.is_some() && !skip && untouched {
+                    true => self.fresh_boot().map(|()| skip),
+                    false => Ok(skip),
+                }
+            }
+            Err(e) => Err(e),
+        };
         unit.flash_ms = Some(self.ms_since(started));
         match flashed {
             Err(e) => {
@@ -120,9 +126,8 @@ impl Job {
                 unit.code = Some(e.code().as_str().into());
                 unit.reason = Some(e.short_reason());
             }
-            Ok(report) => {
-                unit.device_id = report.device_id.clone().or(unit.device_id);
-                if !self.skips_tests(&report, unit.device_id.as_deref()) {
+            Ok(skip_tests) => {
+                if !skip_tests {
                     self.test(&mut unit);
                 }
                 if unit.code.is_none() {
@@ -147,21 +152,23 @@ impl Job {
         (self.clock.now() - from).as_millis() as u64
     }
 
+    fn options(&self) -> FlashOptions {
+        FlashOptions {
+            cancel: Some(self.cancel.clone()),
+            dfu_by_serial: self.dfu_serial.clone(),
+            ..FlashOptions::default()
+        }
+    }
+
     fn flash(
         &mut self,
         bundle: &Bundle,
         stage: &'static str,
-        fresh_boot: bool,
         device_id: &mut Option<String>,
     ) -> Result<FlashReport, FlashError> {
         let slot = self.slot;
         let messages = self.messages.clone();
-        let options = FlashOptions {
-            cancel: Some(self.cancel.clone()),
-            fresh_boot,
-            dfu_by_serial: self.dfu_serial.clone(),
-            ..FlashOptions::default()
-        };
+        let options = self.options();
         let mut sink = |event: Event| {
             if let Event::Board {
                 device_id: Some(id),
@@ -198,6 +205,30 @@ impl Job {
             options,
         };
         flasher.run(&mut sink)
+    }
+
+    /// Resets a board that needed nothing written, so its tests start from a fresh boot as
+    /// after a flash (the test firmware announces itself at boot). Not for a board that skips
+    /// its tests: the final stage resets it anyway.
+    fn fresh_boot(&mut self) -> Result<(), FlashError> {
+        let Some(port) = self.port.clone() else {
+            return Ok(());
+        };
+        let update = JobUpdate {
+            stage: "FLASH".into(),
+            detail: "reset for tests".into(),
+            percent: 100,
+        };
+        let _ = self.messages.send(JobMsg::Update(self.slot, update));
+        let options = self.options();
+        Flasher {
+            bus: self.bus.as_mut(),
+            clock: self.clock.as_ref(),
+            port,
+            bundle: &self.bundle,
+            options,
+        }
+        .reset_board()
     }
 
     /// A board of a two-stage bundle that needed nothing written, and whose tests passed on an
@@ -260,7 +291,7 @@ impl Job {
         };
         let started = self.clock.now();
         let mut ignored = None;
-        let result = self.flash(&final_bundle, "FINAL", false, &mut ignored);
+        let result = self.flash(&final_bundle, "FINAL", &mut ignored);
         unit.final_ms = Some(self.ms_since(started));
         if let Err(e) = result {
             let code = format!("E-FINAL-{}", e.code().as_str().trim_start_matches("E-"));

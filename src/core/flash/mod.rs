@@ -33,9 +33,6 @@ pub struct FlashOptions {
     pub reenumerate_timeout: Duration,
     /// Plan only; write nothing.
     pub dry_run: bool,
-    /// Reset the board when nothing had to be written, so what follows (the tests) always
-    /// starts from a fresh boot, as it does after a flash.
-    pub fresh_boot: bool,
     /// The board's serial ports, for entering DFU by the 14400-baud trick when the control
     /// request is refused.
     pub dfu_by_serial: Option<SerialFallback>,
@@ -52,7 +49,6 @@ impl Default for FlashOptions {
             reenumerate_timeout: Duration::from_secs(20),
             dry_run: false,
             cancel: None,
-            fresh_boot: false,
             dfu_by_serial: None,
         }
     }
@@ -158,12 +154,7 @@ impl Flasher<'_> {
                 }
             }
             let Some(route) = plan.next_route() else {
-                let report = self.verify(view, report, started, events)?;
-                if report.modules_written.is_empty() && self.options.fresh_boot {
-                    events(stage(Stage::Reconnect, "reset for a fresh boot".into()));
-                    self.reset_board()?;
-                }
-                return Ok(report);
+                return self.verify(view, report, started, events);
             };
             let batch = plan.to_write(route);
             for m in &batch {

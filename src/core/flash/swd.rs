@@ -41,8 +41,7 @@ pub struct SwdFlasher<'a> {
     /// ID the probe read.
     pub port: Option<PortPath>,
     pub bundle: &'a Bundle,
-    /// As for DFU; `dry_run` is not looked at (`plan` is the dry run), `fresh_boot` neither
-    /// (the board has just booted).
+    /// As for DFU; `dry_run` is not looked at (`plan` is the dry run).
     pub options: FlashOptions,
 }
 
@@ -115,7 +114,6 @@ impl SwdFlasher<'_> {
             bundle: self.bundle,
             options: FlashOptions {
                 find_timeout: self.options.reenumerate_timeout,
-                fresh_boot: false,
                 dry_run: false,
                 ..self.options.clone()
             },
