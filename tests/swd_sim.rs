@@ -10,6 +10,7 @@ use flashline::core::bundle::Bundle;
 use flashline::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, SwdFlasher};
 use flashline::core::image::image_of;
 use flashline::ports::{Clock, PortPath};
+use flashline::sim::argon::Presence;
 use flashline::sim::swd::SimProbe;
 use flashline::sim::{Fault, SimArgon, SimBus, VirtualClock};
 
@@ -111,6 +112,16 @@ fn a_port_that_reaches_another_board_is_refused_before_anything_is_written() {
     assert_eq!(e.code().as_str(), "E-WRONG-BOARD");
     assert_eq!(on_probe.stats().pages_erased, 0);
     assert_eq!(other.stats().pages_erased, 0);
+    // The probe let the chip it had halted run again: it is back on USB.
+    clock.sleep(Duration::from_secs(2));
+    assert!(
+        matches!(
+            on_probe.presence(),
+            Presence::Dfu | Presence::Firmware { .. }
+        ),
+        "{:?}",
+        on_probe.presence()
+    );
 }
 
 #[test]

@@ -170,6 +170,16 @@ impl SwdProbe for ProbeRsProbe {
             .map_err(flash_err("reset after programming"))?;
         Ok(programmed)
     }
+
+    fn release(&mut self) -> Result<(), SwdError> {
+        match self.session.take() {
+            Some(mut session) => session
+                .core(0)
+                .and_then(|mut core| core.reset())
+                .map_err(flash_err("reset to release the chip")),
+            None => Ok(()),
+        }
+    }
 }
 
 fn flash_err(what: &'static str) -> impl Fn(ProbeRsError) -> SwdError {

@@ -30,6 +30,9 @@ pub trait SwdProbe: Send {
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
     ) -> Result<u64, SwdError>;
+    /// Lets an attached chip run again without writing anything (after a check refused it),
+    /// so the board is not left halted.
+    fn release(&mut self) -> Result<(), SwdError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -43,4 +43,9 @@ impl SwdProbe for SimProbe {
     ) -> Result<u64, SwdError> {
         self.board()?.swd_program(regions, progress)
     }
+
+    fn release(&mut self) -> Result<(), SwdError> {
+        self.board()?.swd_release();
+        Ok(())
+    }
 }

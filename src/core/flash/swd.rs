@@ -78,9 +78,16 @@ impl SwdFlasher<'_> {
             device_id: Some(device_id.clone()),
             platform: self.bundle.platform.name.into(),
         });
-        self.check_board_on_usb(on_usb, &device_id)?;
-
-        self.check_cancel()?;
+        if let Err(e) = self
+            .check_board_on_usb(on_usb, &device_id)
+            .and_then(|()| self.check_cancel())
+        {
+            // Nothing was written: let the chip run again rather than leave it halted.
+            if let Err(release) = self.probe.release() {
+                log::warn!("SWD: releasing {device_id}: {release}");
+            }
+            return Err(e);
+        }
         events(stage(
             Stage::Swd,
             format!("writing {} region(s)", regions.len()),

@@ -96,6 +96,21 @@ impl SimArgon {
     }
 }
 
+impl SimArgon {
+    /// The probe lets go: a chip it halted resets and runs.
+    pub fn swd_release(&self) {
+        let mut b = self.lock();
+        b.settle();
+        if let Presence::Rebooting {
+            ready_at: Duration::MAX,
+            ..
+        } = b.presence
+        {
+            b.reset(false);
+        }
+    }
+}
+
 fn attach(b: &mut Board, allow_erase_all: bool) -> Result<FicrDeviceId, SwdError> {
     if b.presence == Presence::Unplugged {
         return Err(SwdError::TargetNotFound("no board in the fixture".into()));
