@@ -93,3 +93,48 @@ impl fmt::Display for OperatorCode {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OperatorCode::{self, *};
+
+    /// Every code (keep in step with the enum).
+    const ALL: &[OperatorCode] = &[
+        NoBoard,
+        Unplugged,
+        WrongPlatform,
+        Bundle,
+        DfuStall,
+        DfuTimeout,
+        DfuWrite,
+        DfuErase,
+        DfuProtocol,
+        DfuReadback,
+        Region,
+        Control,
+        NoReenumerate,
+        Verify,
+        Aborted,
+        Test,
+        TestTimeout,
+        TestReady,
+        TestSerial,
+        WrongBoard,
+        SwdNoProbe,
+        SwdTarget,
+        SwdLocked,
+        SwdFlash,
+    ];
+
+    #[test]
+    fn every_code_is_explained_to_operators_and_fits_the_oled() {
+        let doc = include_str!("../../docs/operator-codes.md");
+        for code in ALL {
+            assert!(
+                doc.contains(&format!("| `{code}` |")),
+                "{code} is not in docs/operator-codes.md"
+            );
+            assert!(code.as_str().len() <= 21, "{code}");
+        }
+    }
+}
