@@ -302,3 +302,28 @@ fn a_station_config_naming_a_probe_needs_the_swd_build_and_selftest_checks_the_p
         assert!(text(&run).contains("--features swd"), "{}", text(&run));
     }
 }
+
+#[test]
+fn the_bench_measures_a_unit_on_a_probe_slot_against_one_on_a_dfu_slot() {
+    let out = flashline(&[
+        "bench",
+        "--sim",
+        "--slots",
+        "1",
+        "--units",
+        "1",
+        "--speedup",
+        "50",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dfu = doc["unit_seconds_modeled"].as_f64().unwrap();
+    let swd = doc["swd_unit_seconds_modeled"].as_f64().unwrap();
+    // The whole image incl. bootloader over SWD, then tests and final: the same order of time.
+    assert!((10.0..=30.0).contains(&swd), "SWD unit {swd} s");
+    assert!(
+        (0.5..=1.5).contains(&(swd / dfu)),
+        "SWD {swd} s vs DFU {dfu} s"
+    );
+}

@@ -56,6 +56,8 @@ struct Report {
     rows: Vec<Row>,
     host_overhead_ratio: f64,
     unit_seconds_modeled: f64,
+    /// The same unit on a slot with a debug probe, for a board with no bootloader.
+    swd_unit_seconds_modeled: f64,
     peak_rss_mib: f64,
     goals: Vec<Goal>,
 }
@@ -75,7 +77,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bail!("--slots, --units > 0 and --speedup 1..200");
     }
     let bundle = Arc::new(load_bundle(&args.bundle)?);
-    let (overhead, unit_s) = virtual_overhead(&bundle);
+    let (overhead, unit_s) = virtual_overhead(&bundle, false);
+    let (_, swd_unit_s) = virtual_overhead(&bundle, true);
     let mut rows: Vec<Row> = Vec::new();
     for &slots in &args.slots {
         let cpu0 = cpu_time();
@@ -133,6 +136,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         rows,
         host_overhead_ratio: overhead,
         unit_seconds_modeled: unit_s,
+        swd_unit_seconds_modeled: swd_unit_s,
         peak_rss_mib: rss,
         goals,
     };
@@ -144,15 +148,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One unit (flash, test, final) on the virtual clock: elapsed over the board's own time.
-fn virtual_overhead(bundle: &Arc<Bundle>) -> (f64, f64) {
+/// One unit (flash, test, final) on the virtual clock: elapsed over the board's own time, and
+/// the elapsed seconds. `by_probe`: a board without bootloader on a slot with a debug probe.
+fn virtual_overhead(bundle: &Arc<Bundle>, by_probe: bool) -> (f64, f64) {
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared.clone(), "bench", 1, vec![]);
+    let faults = match by_probe {
+        true => vec![crate::sim::Fault::NoBootloader],
+        false => vec![],
+    };
+    let board = SimArgon::blank(shared.clone(), "bench", 1, faults);
     if let Some(m) = test_firmware(bundle) {
         board.set_test_firmware(&m);
     }
-    let unit = run_unit(bundle, &board, shared);
+    let probe = by_probe.then(|| {
+        Box::new(crate::sim::swd::SimProbe::new(
+            "bench",
+            Some(board.clone()),
+            false,
+        )) as Box<dyn crate::ports::SwdProbe>
+    });
+    let unit = run_unit(bundle, &board, shared, probe);
+    if unit.code.is_some() {
+        log::warn!("bench: the reference unit failed: {:?}", unit.code);
+    }
     let busy = board.stats().device_busy.as_secs_f64();
     let total = unit.duration_ms as f64 / 1000.0;
     (total / busy.max(1e-9), total)
@@ -175,7 +194,7 @@ fn run_slots(bundle: &Arc<Bundle>, slots: usize, units: usize, speedup: f64) -> 
                         if let Some(m) = test_firmware(&bundle) {
                             board.set_test_firmware(&m);
                         }
-                        run_unit(&bundle, &board, clock.clone())
+                        run_unit(&bundle, &board, clock.clone(), None)
                     })
                     .collect::<Vec<_>>()
             })
@@ -187,16 +206,22 @@ fn run_slots(bundle: &Arc<Bundle>, slots: usize, units: usize, speedup: f64) -> 
         .collect()
 }
 
-/// The station's own job: flash, tests, final stage.
-fn run_unit(bundle: &Arc<Bundle>, board: &SimArgon, clock: Arc<dyn Clock>) -> UnitResult {
+/// The station's own job: flash (by DFU, or by SWD with a probe), tests, final stage.
+fn run_unit(
+    bundle: &Arc<Bundle>,
+    board: &SimArgon,
+    clock: Arc<dyn Clock>,
+    probe: Option<Box<dyn crate::ports::SwdProbe>>,
+) -> UnitResult {
     let (tx, rx) = channel();
     let job = Job {
         slot: 0,
         slot_name: "bench".into(),
         bus: Box::new(SimBus::new(vec![board.clone()])),
         serial: Box::new(SimSerialPorts::new(vec![board.clone()])),
-        port: Some(board.port()),
-        probe: None,
+        // A probe slot finds its board on USB by the device ID it reads.
+        port: probe.is_none().then(|| board.port()),
+        probe,
         bundle: bundle.clone(),
         clock,
         cancel: Arc::new(AtomicBool::new(false)),
@@ -242,6 +267,11 @@ fn print(r: &Report) {
     println!(
         "host overhead ratio on the virtual clock: {:.3}",
         r.host_overhead_ratio
+    );
+    println!(
+        "SWD slot, board without bootloader: {:.1} s per unit, {:.2}x the DFU unit",
+        r.swd_unit_seconds_modeled,
+        r.swd_unit_seconds_modeled / r.unit_seconds_modeled.max(1e-9)
     );
     println!("peak RSS: {:.1} MiB", r.peak_rss_mib);
     for g in &r.goals {
