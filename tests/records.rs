@@ -60,6 +60,17 @@ fn a_simulated_shift_leaves_records_to_list_and_export() {
     assert!(failed["device_id"].is_string());
     assert_eq!(failed["bundle_name"], "example-argon");
     assert_eq!(failed["lock_hash"].as_str().unwrap().len(), 64);
+    let passed = list
+        .iter()
+        .find(|r| r["outcome"] == "pass")
+        .expect("a passing unit");
+    assert_eq!(passed["flashed_by"], "dfu");
+    assert!(passed["device_os"].is_string(), "{passed}");
+    let modules = passed["board_modules"].as_str().unwrap();
+    assert!(
+        modules.contains("system-part#1 v1502") && modules.contains("user-part#1 v6"),
+        "after the final stage the board runs the product firmware: {modules}"
+    );
 
     let csv = dir.path().join("out.csv");
     let out = flashline(&[

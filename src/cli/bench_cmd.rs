@@ -232,7 +232,7 @@ fn run_unit(
     job.run();
     rx.try_iter()
         .find_map(|m| match m {
-            JobMsg::Done(_, u) => Some(u),
+            JobMsg::Done(_, u) => Some(*u),
             JobMsg::Update(..) => None,
         })
         .unwrap_or_else(|| UnitResult::failed("bench", "E-BENCH"))

@@ -174,17 +174,10 @@ fn stress(path: &Path, count: u32) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for i in 0..count {
         let unit = crate::runtime::UnitResult {
-            slot: "A".into(),
             device_id: Some(format!("e00fce68{i:016x}")),
             outcome: "pass".into(),
-            code: None,
-            reason: None,
             duration_ms: u64::from(i),
-            flash_ms: None,
-            test_ms: None,
-            final_ms: None,
-            final_code: None,
-            measurements: Vec::new(),
+            ..crate::runtime::UnitResult::new("A")
         };
         let id = store.insert(&ctx, &records::now_utc(), &unit)?;
         writeln!(out, "committed {id}")?;

@@ -3,7 +3,7 @@
 
 use super::store::Record;
 
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 19] = [
     "time_utc",
     "station",
     "slot",
@@ -19,6 +19,9 @@ const COLUMNS: [&str; 16] = [
     "test_ms",
     "final_ms",
     "final_code",
+    "flashed_by",
+    "device_os",
+    "board_modules",
     "measurements_failed",
 ];
 
@@ -65,6 +68,9 @@ pub fn to_csv(records: &[Record]) -> String {
             num(r.test_ms),
             num(r.final_ms),
             opt(&r.final_code),
+            opt(&r.flashed_by),
+            opt(&r.device_os),
+            opt(&r.board_modules),
             failed.join(" "),
         ];
         for name in &names {

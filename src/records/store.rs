@@ -50,6 +50,10 @@ const MIGRATIONS: &[&str] = &[
     // Two-stage bundles: the final firmware stage's own outcome and time.
     "ALTER TABLE units ADD COLUMN final_ms INTEGER;
      ALTER TABLE units ADD COLUMN final_code TEXT;",
+    // What the board runs, as it reported it, and how the bundle went in (DFU or SWD).
+    "ALTER TABLE units ADD COLUMN flashed_by TEXT;
+     ALTER TABLE units ADD COLUMN device_os TEXT;
+     ALTER TABLE units ADD COLUMN board_modules TEXT;",
 ];
 
 /// Which bundle a unit was flashed with, and where.
@@ -79,6 +83,10 @@ pub struct Record {
     pub test_ms: Option<i64>,
     pub final_ms: Option<i64>,
     pub final_code: Option<String>,
+    pub flashed_by: Option<String>,
+    pub device_os: Option<String>,
+    /// The modules the board reported, e.g. `bootloader#0 v501; …; user-part#1 v6`.
+    pub board_modules: Option<String>,
     pub measurements: Vec<Measurement>,
 }
 
@@ -139,8 +147,9 @@ impl Records {
         let tx = self.conn.transaction().map_err(&err)?;
         tx.execute(
             "INSERT INTO units (time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash,
-                outcome, code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                outcome, code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
+                flashed_by, device_os, board_modules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 time_utc,
                 ctx.station,
@@ -157,6 +166,10 @@ impl Records {
                 u.test_ms.map(|v| v as i64),
                 u.final_ms.map(|v| v as i64),
                 u.final_code,
+                u.flashed_by,
+                u.device_os,
+                // `;` keeps the CSV cell free of commas (no quoting needed in a spreadsheet).
+                (!u.board_modules.is_empty()).then(|| u.board_modules.join("; ")),
             ],
         )
         .map_err(&err)?;
@@ -178,7 +191,8 @@ impl Records {
             .conn
             .prepare(
                 "SELECT id, time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash, outcome,
-                        code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code
+                        code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
+                        flashed_by, device_os, board_modules
                  FROM units
                  WHERE (?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2)
                  ORDER BY id",
@@ -208,6 +222,9 @@ impl Records {
                         test_ms: r.get(13)?,
                         final_ms: r.get(14)?,
                         final_code: r.get(15)?,
+                        flashed_by: r.get(16)?,
+                        device_os: r.get(17)?,
+                        board_modules: r.get(18)?,
                         measurements: Vec::new(),
                     })
                 },
@@ -310,4 +327,53 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// Now as RFC 3339 UTC with milliseconds: sorts as text, reads in a spreadsheet.
 pub fn now_utc() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_an_older_schema_is_upgraded_and_keeps_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // A station that ran the release before: schema version 2, one unit.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1), (2);",
+            )
+            .unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.execute(
+                "INSERT INTO units (time_utc, station, slot, outcome, duration_ms, final_code)
+                 VALUES ('2026-11-01T08:00:00Z', 'line-1', 'A', 'pass', 17615, NULL)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut records = Records::open(&path).unwrap();
+        let unit = UnitResult {
+            outcome: "pass".into(),
+            flashed_by: Some("swd".into()),
+            device_os: Some("1.5.0".into()),
+            board_modules: vec!["bootloader#0 v501".into(), "user-part#1 v6".into()],
+            ..UnitResult::new("B")
+        };
+        records
+            .insert(&Context::default(), "2026-11-26T08:00:00Z", &unit)
+            .unwrap();
+        let all = records.list(&Filter::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[0].slot.as_str(), all[0].duration_ms), ("A", 17615));
+        assert_eq!(all[0].flashed_by, None, "unknown for the old record");
+        assert_eq!(all[1].flashed_by.as_deref(), Some("swd"));
+        assert_eq!(all[1].device_os.as_deref(), Some("1.5.0"));
+        assert_eq!(
+            all[1].board_modules.as_deref(),
+            Some("bootloader#0 v501; user-part#1 v6")
+        );
+    }
 }

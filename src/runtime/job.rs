@@ -33,10 +33,17 @@ pub struct UnitResult {
     pub final_ms: Option<u64>,
     pub final_code: Option<String>,
     pub measurements: Vec<Measurement>,
+    /// How the bundle went in: `dfu`, or `swd` on a slot with a debug probe.
+    pub flashed_by: Option<String>,
+    /// The Device OS version the board reported when last verified (e.g. `1.5.0`).
+    pub device_os: Option<String>,
+    /// The modules the board reported when last verified, e.g. `user-part#1 v6`.
+    pub board_modules: Vec<String>,
 }
 
 impl UnitResult {
-    fn new(slot: &str) -> Self {
+    /// A unit on `slot` that has not passed (yet): nothing known, outcome `fail`.
+    pub fn new(slot: &str) -> Self {
         UnitResult {
             slot: slot.into(),
             device_id: None,
@@ -49,6 +56,9 @@ impl UnitResult {
             final_ms: None,
             final_code: None,
             measurements: Vec::new(),
+            flashed_by: None,
+            device_os: None,
+            board_modules: Vec::new(),
         }
     }
 
@@ -58,6 +68,12 @@ impl UnitResult {
             code: Some(code.into()),
             ..UnitResult::new(slot)
         }
+    }
+
+    /// What the board reported at its last verification.
+    fn note_board(&mut self, report: &FlashReport) {
+        self.device_os = report.system_version.clone().or(self.device_os.take());
+        self.board_modules = report.board_modules.iter().map(|m| m.label()).collect();
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -76,7 +92,8 @@ impl UnitResult {
 
 pub enum JobMsg {
     Update(usize, JobUpdate),
-    Done(usize, UnitResult),
+    /// Boxed: a finished unit is large and rare, progress updates are small and many.
+    Done(usize, Box<UnitResult>),
 }
 
 /// Whether this device, with this bundle (lock hash), already passed its tests and only its
@@ -110,6 +127,9 @@ impl Job {
         let flashed = match self.flash(&bundle, "FLASH", &mut unit.device_id) {
             Ok(report) => {
                 unit.device_id = report.device_id.clone().or(unit.device_id);
+                let by = if self.probe.is_some() { "swd" } else { "dfu" };
+                unit.flashed_by = Some(by.into());
+                unit.note_board(&report);
                 let skip = self.skips_tests(&report, unit.device_id.as_deref());
                 let untouched = report.modules_written.is_empty();
                 match bundle.tests.is_some() && !skip && untouched {
@@ -145,7 +165,7 @@ impl Job {
             unit.outcome.to_uppercase(),
             unit.duration_ms
         );
-        let _ = self.messages.send(JobMsg::Done(self.slot, unit));
+        let _ = self.messages.send(JobMsg::Done(self.slot, Box::new(unit)));
     }
 
     fn ms_since(&self, from: Duration) -> u64 {
@@ -293,6 +313,9 @@ impl Job {
         let mut ignored = None;
         let result = self.flash(&final_bundle, "FINAL", &mut ignored);
         unit.final_ms = Some(self.ms_since(started));
+        if let Ok(report) = &result {
+            unit.note_board(report);
+        }
         if let Err(e) = result {
             let code = format!("E-FINAL-{}", e.code().as_str().trim_start_matches("E-"));
             log::error!("slot {}: {code}: {e}", self.slot_name);

@@ -214,6 +214,7 @@ impl Runtime {
                 JobMsg::Update(slot, update) => self.station.job_update(slot, update),
                 JobMsg::Done(slot, unit) => {
                     cancels[slot] = None;
+                    let unit = *unit;
                     if let Some((writer, ctx)) = &self.records {
                         writer.write(ctx.clone(), unit.clone());
                     }
