@@ -68,10 +68,9 @@ impl SwdFlasher<'_> {
         self.check_cancel()?;
         // Attaching halts the chip and takes it off USB: what USB shows is looked at first.
         let on_usb = boards(self.bus);
-        events(stage(
-            Stage::Swd,
-            format!("attaching with probe {}", self.probe.name()),
-        ));
+        // Short details: the OLED shows them after the stage word ("SWD attaching").
+        log::info!("SWD: attaching with probe {}", self.probe.name());
+        events(stage(Stage::Swd, "attaching".into()));
         let ficr = self.probe.attach().map_err(|e| self.swd_error(e))?;
         let device_id = particle_device_id(ficr);
         events(Event::Board {
@@ -90,7 +89,7 @@ impl SwdFlasher<'_> {
         }
         events(stage(
             Stage::Swd,
-            format!("writing {} region(s)", regions.len()),
+            format!("writing {} regions", regions.len()),
         ));
         let written = self
             .probe
