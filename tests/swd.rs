@@ -101,11 +101,22 @@ fn plausible_mbr() -> Vec<u8> {
 }
 
 #[test]
-fn erasing_a_locked_chip_takes_its_mbr_which_only_a_bundle_carrying_one_gives_back() {
-    let (status, doc) = flash_json(&["--swd", "--sim=swd-locked", "--allow-erase-all"]);
-    assert_eq!(status, Some(1), "{doc}");
-    assert_eq!(doc["code"], "E-SWD-FLASH");
-    assert!(doc["error"].as_str().unwrap().contains("MBR"), "{doc}");
+fn erasing_a_locked_chip_needs_a_bundle_that_gives_its_mbr_back() {
+    // Without an MBR in the bundle, erasing is refused before the probe is touched.
+    let refused = flashline(&[
+        "flash",
+        "--bundle",
+        EXAMPLE,
+        "--swd",
+        "--sim=swd-locked",
+        "--allow-erase-all",
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("carries none"),
+        "{}",
+        text(&refused)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let (bundle, lock) = bundle_with_mbr(dir.path(), &plausible_mbr());
@@ -326,4 +337,39 @@ fn the_bench_measures_a_unit_on_a_probe_slot_against_one_on_a_dfu_slot() {
         (0.5..=1.5).contains(&(swd / dfu)),
         "SWD {swd} s vs DFU {dfu} s"
     );
+}
+
+#[test]
+fn a_reseated_board_on_a_probe_slot_that_passed_its_tests_goes_straight_to_the_final_stage() {
+    let out = run_script(&format!(
+        r#"
+        bundle = "{EXAMPLE}"
+        [[slot]]
+        name = "A"
+        probe = "SIM-PROBE-1"
+        fault = "no-dfu"
+        [[event]]
+        at_ms = 0
+        action = "seat"
+        slot = "A"
+        [[event]]
+        at_ms = 45000
+        action = "unseat"
+        slot = "A"
+        [[event]]
+        at_ms = 46000
+        action = "reseat"
+        slot = "A"
+        "#
+    ));
+    let units = units(&out);
+    assert_eq!(units.len(), 2, "{units:?}");
+    assert_eq!(units[0]["code"], "E-FINAL-REENUM", "{:?}", units[0]);
+    assert_eq!(units[1]["outcome"], "pass", "{:?}", units[1]);
+    assert!(
+        units[1]["test_ms"].is_null(),
+        "SWD found every page in place, and the tests passed before: {:?}",
+        units[1]
+    );
+    assert_eq!(units[1]["flashed_by"], "swd");
 }

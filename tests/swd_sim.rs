@@ -9,6 +9,8 @@ use std::time::Duration;
 use flashline::core::bundle::Bundle;
 use flashline::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, SwdFlasher};
 use flashline::core::image::image_of;
+use flashline::core::module::reseal::{edit_prefix, field};
+use flashline::core::module::Module;
 use flashline::ports::{Clock, PortPath};
 use flashline::sim::argon::Presence;
 use flashline::sim::swd::SimProbe;
@@ -164,6 +166,53 @@ fn a_board_pulled_out_while_being_written_is_an_swd_target_failure() {
         FlashOptions::default(),
     )
     .unwrap_err();
-    assert_eq!(e.code().as_str(), "E-SWD-TARGET", "{e}");
+    assert_eq!(e.code().as_str(), "E-SWD-FLASH", "{e}");
     assert!(e.to_string().contains("went away"), "{e}");
+}
+
+#[test]
+fn a_board_of_another_platform_still_booting_is_refused_by_what_its_flash_says() {
+    // At the station the job starts as the fixture closes, before the board is on USB: the
+    // platform in its flash (here a system part built for the Boron) is what gives it away.
+    let clock = VirtualClock::new();
+    let b = board(&clock, "1-1", 1, "");
+    let mut system_part =
+        std::fs::read(Path::new(EXAMPLE).join("argon-system-part1@1.5.0.bin")).unwrap();
+    edit_prefix(&mut system_part, |p| {
+        p[field::PLATFORM..field::PLATFORM + 2].copy_from_slice(&13u16.to_le_bytes())
+    })
+    .unwrap();
+    b.preload(&[Module::parse(system_part).unwrap()]);
+    b.reset_stats();
+    let e = swd(&clock, &b, &[], None, FlashOptions::default()).unwrap_err();
+    assert_eq!(e.code().as_str(), "E-WRONG-PLATFORM", "{e}");
+    assert!(e.to_string().contains("boron"), "{e}");
+    assert_eq!(b.stats().pages_erased, 0, "nothing written");
+}
+
+#[test]
+fn a_board_that_holds_the_bundle_is_reported_untouched() {
+    let clock = VirtualClock::new();
+    let b = board(&clock, "1-1", 1, "");
+    b.preload(&example().parsed_modules());
+    let (report, _) = swd(
+        &clock,
+        &b,
+        std::slice::from_ref(&b),
+        None,
+        FlashOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        report.modules_written.is_empty(),
+        "{:?}",
+        report.modules_written
+    );
+    assert_eq!(
+        report.modules_skipped.len(),
+        4,
+        "{:?}",
+        report.modules_skipped
+    );
+    assert_eq!(report.bytes_written, 0);
 }

@@ -15,6 +15,14 @@ use crate::ports::{Clock, PortPath, SwdProbe, UsbBus};
 use crate::sim::swd::SimProbe;
 
 pub(super) fn run(args: &Args, bundle: &Bundle, options: FlashOptions) -> Result<ExitCode> {
+    if args.allow_erase_all && bundle.mbr.is_none() {
+        anyhow::bail!(
+            "--allow-erase-all erases the chip's MBR with everything else, and {} carries none \
+             (bundle.toml `mbr`): the board could not boot afterwards. Use a bundle with an MBR, \
+             or restore the MBR first (docs/hil.md §6)",
+            bundle.dir.display()
+        );
+    }
     if args.dry_run {
         let plan = SwdFlasher::plan(bundle);
         match args.json {

@@ -5,9 +5,10 @@ use std::ops::Range;
 use super::module::{Module, ModuleFunction};
 
 pub const INTERNAL_FLASH: Range<u64> = 0..0x10_0000;
-/// Nordic's master boot record: never written by flashline.
+/// Nordic's master boot record: no module may land here; only SWD writes it, and only the MBR
+/// a bundle carries (`mbr = FILE`).
 pub const MBR: Range<u64> = 0..0x1000;
-/// The Particle bootloader's region; reachable only by the control-request update.
+/// The Particle bootloader's region; reachable by the control-request update, or over SWD.
 pub const BOOTLOADER: Range<u64> = 0xF_4000..0x10_0000;
 pub const PAGE_SIZE: u32 = 4096;
 

@@ -52,10 +52,42 @@ pub fn image_of(bundle: &Bundle, by_probe: bool) -> Vec<Region> {
     regions
 }
 
+/// A region cut at flash-page (4 KiB) boundaries: (address, bytes) per page it touches. Both
+/// SWD writers compare and write page by page.
+pub fn page_chunks(region: &Region) -> impl Iterator<Item = (u32, &[u8])> {
+    let page = super::flash_map::PAGE_SIZE as usize;
+    let start = region.address as usize;
+    let end = start + region.bytes.len();
+    let mut at = start;
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let next = ((at / page) + 1) * page;
+        let to = next.min(end);
+        let chunk = (at as u32, &region.bytes[at - start..to - start]);
+        at = to;
+        Some(chunk)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn page_chunks_cut_at_page_boundaries_and_cover_the_region_once() {
+        let region = Region {
+            address: 0x1000 - 10,
+            bytes: (0..5000u32).map(|i| i as u8).collect(),
+            label: "x".into(),
+        };
+        let chunks: Vec<(u32, usize)> = page_chunks(&region).map(|(a, b)| (a, b.len())).collect();
+        assert_eq!(chunks, vec![(0xFF6, 10), (0x1000, 4096), (0x2000, 894)]);
+        let joined: Vec<u8> = page_chunks(&region).flat_map(|(_, b)| b.to_vec()).collect();
+        assert_eq!(joined, region.bytes);
+    }
 
     #[test]
     fn the_example_image_is_radio_stack_system_user_and_the_bootloader_only_for_swd() {

@@ -22,16 +22,18 @@ pub trait SwdProbe: Send {
     /// Attaches to the chip (under reset, so running firmware cannot interfere) and reads its
     /// factory ID, which names the board before anything is written.
     fn attach(&mut self) -> Result<FicrDeviceId, SwdError>;
+    /// Reads flash (or any memory) of the attached chip.
+    fn read(&mut self, address: u32, len: usize) -> Result<Vec<u8>, SwdError>;
     /// Writes `regions` (pages that already hold the bytes are left alone; bytes of a page
     /// outside the regions are kept), then resets the chip and lets it run. Returns the bytes
-    /// actually programmed.
+    /// actually programmed, per region.
     fn program(
         &mut self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<u64, SwdError>;
-    /// Lets an attached chip run again without writing anything (after a check refused it),
-    /// so the board is not left halted.
+    ) -> Result<Vec<u64>, SwdError>;
+    /// Lets an attached chip run again (after a check refused it, or a write failed), so the
+    /// board is not left halted.
     fn release(&mut self) -> Result<(), SwdError>;
 }
 

@@ -14,6 +14,7 @@ use crate::core::event::{Event, Phase};
 use crate::core::flash::{
     FlashError, FlashOptions, FlashReport, Flasher, SerialFallback, SwdFlasher,
 };
+use crate::core::operator_code::OperatorCode;
 use crate::core::station::{JobUpdate, Verdict};
 use crate::ports::{Clock, PortPath, SerialPorts, SwdProbe, UsbBus};
 
@@ -124,11 +125,11 @@ impl Job {
         let started = self.clock.now();
         let mut unit = UnitResult::new(&self.slot_name);
         let bundle = self.bundle.clone();
+        let by = if self.probe.is_some() { "swd" } else { "dfu" };
+        unit.flashed_by = Some(by.into());
         let flashed = match self.flash(&bundle, "FLASH", &mut unit.device_id) {
             Ok(report) => {
                 unit.device_id = report.device_id.clone().or(unit.device_id);
-                let by = if self.probe.is_some() { "swd" } else { "dfu" };
-                unit.flashed_by = Some(by.into());
                 unit.note_board(&report);
                 let skip = self.skips_tests(&report, unit.device_id.as_deref());
                 let untouched = report.modules_written.is_empty();
@@ -284,8 +285,11 @@ impl Job {
             };
             let _ = messages.send(JobMsg::Update(slot, update));
         };
-        // Flashing succeeded, so the port is known (configured, or found after SWD).
+        // Flashing succeeded, so the port is known (configured, or found after SWD); a unit is
+        // never passed untested all the same.
         let Some(port) = self.port.clone() else {
+            unit.code = Some(OperatorCode::NoBoard.as_str().into());
+            unit.reason = Some("no USB port for tests".into());
             return;
         };
         let report = run_tests(

@@ -40,8 +40,12 @@ impl SwdProbe for SimProbe {
         &mut self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<u64, SwdError> {
+    ) -> Result<Vec<u64>, SwdError> {
         self.board()?.swd_program(regions, progress)
+    }
+
+    fn read(&mut self, address: u32, len: usize) -> Result<Vec<u8>, SwdError> {
+        self.board()?.swd_read(address, len)
     }
 
     fn release(&mut self) -> Result<(), SwdError> {

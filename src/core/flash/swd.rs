@@ -16,6 +16,7 @@ use crate::core::bundle::Bundle;
 use crate::core::event::{Event, EventSink, Stage};
 use crate::core::flash_map;
 use crate::core::image::{image_of, Region};
+use crate::core::module::{ModuleFunction, ModulePrefix, Platform, PREFIX_LEN};
 use crate::ports::{Clock, FicrDeviceId, PortPath, SwdError, SwdProbe, UsbBus};
 
 /// The device ID Device OS reports for an nRF52840 (hal/src/nRF52840/deviceid_hal.cpp): the
@@ -77,40 +78,43 @@ impl SwdFlasher<'_> {
             device_id: Some(device_id.clone()),
             platform: self.bundle.platform.name.into(),
         });
-        if let Err(e) = self
+        let checked = self
             .check_board_on_usb(on_usb, &device_id)
-            .and_then(|()| self.check_cancel())
-        {
+            .and_then(|()| self.check_platform_in_flash())
+            .and_then(|()| self.check_cancel());
+        if let Err(e) = checked {
             // Nothing was written: let the chip run again rather than leave it halted.
-            if let Err(release) = self.probe.release() {
-                log::warn!("SWD: releasing {device_id}: {release}");
-            }
+            self.release(&device_id);
             return Err(e);
         }
         events(stage(
             Stage::Swd,
             format!("writing {} regions", regions.len()),
         ));
-        let written = self
-            .probe
-            .program(&regions, &mut |p| {
-                events(Event::Progress {
-                    module: SWD_LABEL.into(),
-                    phase: p.phase,
-                    done: p.done,
-                    total: p.total,
-                })
+        let programmed = self.probe.program(&regions, &mut |p| {
+            events(Event::Progress {
+                module: SWD_LABEL.into(),
+                phase: p.phase,
+                done: p.done,
+                total: p.total,
             })
-            .map_err(|e| self.swd_error(e))?;
+        });
+        let programmed = match programmed {
+            Ok(per_region) => per_region,
+            Err(e) => {
+                // Half-written or not, a halted chip helps nobody: reset it.
+                self.release(&device_id);
+                return Err(self.swd_error(e));
+            }
+        };
         log::info!(
-            "SWD: {device_id}: programmed {written} bytes of a {} byte image",
+            "SWD: {device_id}: programmed {} bytes of a {} byte image",
+            programmed.iter().sum::<u64>(),
             regions.iter().map(|r| r.bytes.len()).sum::<usize>()
         );
 
-        events(stage(
-            Stage::Reconnect,
-            format!("waiting for {device_id} on USB"),
-        ));
+        log::info!("SWD: waiting for {device_id} on USB");
+        events(stage(Stage::Reconnect, "after SWD".into()));
         let found = self.wait_for_board(&device_id)?;
         let port = found.info.port.clone();
         let mut flasher = Flasher {
@@ -142,7 +146,7 @@ impl SwdFlasher<'_> {
                 usb.modules_written.join(", ")
             );
         }
-        let report = merge(plan, &regions, written, usb, self.clock.now() - started);
+        let report = merge(plan, &regions, &programmed, usb, self.clock.now() - started);
         Ok((report, port))
     }
 
@@ -151,6 +155,46 @@ impl SwdFlasher<'_> {
             Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
             _ => Ok(()),
         }
+    }
+
+    fn release(&mut self, device_id: &str) {
+        if let Err(e) = self.probe.release() {
+            log::warn!("SWD: releasing {device_id}: {e}");
+        }
+    }
+
+    /// What the chip's flash says it is: the platform ID in the prefix of its bootloader or
+    /// system part. Read over SWD, so it works for a board not (yet) on USB — at the station
+    /// a freshly seated board is still booting when the job starts. A Boron on an Argon
+    /// fixture is refused here with nothing written; an erased chip says nothing.
+    fn check_platform_in_flash(&mut self) -> Result<(), FlashError> {
+        for (at, function) in [
+            (0xF4000, ModuleFunction::Bootloader),
+            (0x30000, ModuleFunction::SystemPart),
+        ] {
+            let head = self
+                .probe
+                .read(at, 0x200 + PREFIX_LEN)
+                .map_err(|e| self.swd_error(e))?;
+            let Some((prefix, _)) = ModulePrefix::find(&head) else {
+                continue;
+            };
+            if prefix.function != function || prefix.start_address != at {
+                continue;
+            }
+            if prefix.platform_id != self.bundle.platform.id {
+                let board = Platform::by_id(prefix.platform_id)
+                    .map_or(format!("platform {}", prefix.platform_id), |p| {
+                        p.name.into()
+                    });
+                return Err(FlashError::WrongPlatform {
+                    port: PortPath(format!("probe {}", self.probe.name())),
+                    board,
+                    bundle: self.bundle.platform.name.into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn swd_error(&self, source: SwdError) -> FlashError {
@@ -204,15 +248,21 @@ impl SwdFlasher<'_> {
         Ok(())
     }
 
+    /// The board on USB must carry the probe's device ID; one whose ID cannot be read is not
+    /// taken for it.
     fn same_board(&self, board: &FoundBoard, device_id: &str) -> Result<(), FlashError> {
-        match &board.info.serial {
-            Some(serial) if !board.has_id(device_id) => Err(FlashError::WrongBoard {
-                port: board.info.port.clone(),
-                expected: device_id.into(),
-                found: serial.to_lowercase(),
-            }),
-            _ => Ok(()),
+        if board.has_id(device_id) {
+            return Ok(());
         }
+        Err(FlashError::WrongBoard {
+            port: board.info.port.clone(),
+            expected: device_id.into(),
+            found: board
+                .info
+                .serial
+                .as_deref()
+                .map_or("a board without a readable ID".into(), str::to_lowercase),
+        })
     }
 
     /// The board comes up after the reset SWD ended with: on the slot's port, or anywhere by
@@ -241,29 +291,42 @@ impl SwdFlasher<'_> {
     }
 }
 
-/// One report for the unit: SWD's plan and writes first, then what USB found and wrote.
+/// One report for the unit: SWD's plan and writes first, then what USB found and wrote. A
+/// region whose pages all held its bytes already counts as skipped, as DFU counts a module
+/// the board has.
 fn merge(
     plan: Vec<String>,
     regions: &[Region],
-    swd_bytes: u64,
+    programmed: &[u64],
     usb: FlashReport,
     duration: std::time::Duration,
 ) -> FlashReport {
-    let mut written: Vec<String> = regions.iter().map(|r| r.label.clone()).collect();
+    let mut written: Vec<String> = regions
+        .iter()
+        .zip(programmed)
+        .filter(|(_, &n)| n > 0)
+        .map(|(r, _)| r.label.clone())
+        .collect();
     for label in &usb.modules_written {
         if !written.contains(label) {
             written.push(label.clone());
         }
     }
+    let mut skipped: Vec<String> = Vec::new();
+    for label in regions
+        .iter()
+        .map(|r| r.label.clone())
+        .chain(usb.modules_skipped)
+    {
+        if !written.contains(&label) && !skipped.contains(&label) {
+            skipped.push(label);
+        }
+    }
     FlashReport {
         plan: plan.into_iter().chain(usb.plan).collect(),
-        modules_skipped: usb
-            .modules_skipped
-            .into_iter()
-            .filter(|l| !written.contains(l))
-            .collect(),
+        modules_skipped: skipped,
         modules_written: written,
-        bytes_written: swd_bytes + usb.bytes_written,
+        bytes_written: programmed.iter().sum::<u64>() + usb.bytes_written,
         duration,
         ..usb
     }

@@ -71,6 +71,12 @@ pub struct ModulePrefix {
 }
 
 impl ModulePrefix {
+    /// The prefix of a module image that starts at `bytes[0]` (at offset 0 or 0x200, as its
+    /// function puts it), e.g. read back from a board's flash.
+    pub fn find(bytes: &[u8]) -> Option<(ModulePrefix, usize)> {
+        find_prefix(bytes).ok()
+    }
+
     /// Reads a prefix from its 24 bytes (more are ignored). `None` when too short, or when
     /// the function or a dependency function byte is not one Device OS defines.
     pub fn parse(b: &[u8]) -> Option<Self> {

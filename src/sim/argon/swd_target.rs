@@ -9,7 +9,7 @@ use super::{Board, Presence, SimArgon, INTERNAL_FLASH_SIZE};
 use crate::core::bundle::mbr_problem;
 use crate::core::event::Phase;
 use crate::core::flash_map::BOOTLOADER;
-use crate::core::image::Region;
+use crate::core::image::{page_chunks, Region};
 use crate::core::module::{Module, ModuleFunction};
 use crate::ports::{FicrDeviceId, SwdError, SwdProgress};
 use crate::sim::Fault;
@@ -29,13 +29,33 @@ impl SimArgon {
         result
     }
 
+    /// Reads internal flash, as a probe would (halted or not).
+    pub fn swd_read(&self, address: u32, len: usize) -> Result<Vec<u8>, SwdError> {
+        let result = {
+            let mut b = self.lock();
+            b.settle();
+            if b.presence == Presence::Unplugged {
+                return Err(SwdError::TargetNotFound("no board in the fixture".into()));
+            }
+            let cost = b.timing.swd_byte * len as u32;
+            b.spend(cost);
+            b.internal
+                .read(address as usize, len)
+                .ok_or_else(|| SwdError::Flash(format!("reading {len} bytes at {address:#x}")))
+        };
+        self.pay();
+        result
+    }
+
     /// Writes `regions` page by page, leaving pages that already hold the bytes and keeping a
     /// page's bytes outside the regions, then resets the board to run what it now holds.
+    /// Returns the bytes programmed per region. A board pulled out mid-write is a failed
+    /// write, as probe-rs reports it on hardware.
     pub fn swd_program(
         &self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<u64, SwdError> {
+    ) -> Result<Vec<u64>, SwdError> {
         let brings_mbr = regions.iter().any(|r| r.address == 0);
         {
             let b = self.lock();
@@ -47,31 +67,30 @@ impl SimArgon {
                 ));
             }
         }
+        if let Some(r) = regions
+            .iter()
+            .find(|r| r.address as usize + r.bytes.len() > INTERNAL_FLASH_SIZE)
+        {
+            return Err(SwdError::Flash(format!(
+                "{} at {:#x} runs past the end of flash",
+                r.label, r.address
+            )));
+        }
         let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
-        let (mut done, mut programmed) = (0u64, 0u64);
-        for region in regions {
-            let start = region.address as usize;
-            let end = start + region.bytes.len();
-            if end > INTERNAL_FLASH_SIZE {
-                return Err(SwdError::Flash(format!(
-                    "{} at {start:#x} runs past the end of flash",
-                    region.label
-                )));
-            }
-            let mut page = start - start % PAGE;
-            while page < end {
-                let (from, to) = (start.max(page), end.min(page + PAGE));
-                let bytes = &region.bytes[from - start..to - start];
+        let mut done = 0u64;
+        let mut programmed = vec![0u64; regions.len()];
+        for (i, region) in regions.iter().enumerate() {
+            for (at, bytes) in page_chunks(region) {
                 {
                     let mut b = self.lock();
                     b.settle();
                     if b.presence == Presence::Unplugged {
-                        return Err(SwdError::TargetNotFound(
+                        return Err(SwdError::Flash(
                             "the board went away while being written".into(),
                         ));
                     }
-                    if write_page(&mut b, page, from, bytes) {
-                        programmed += bytes.len() as u64;
+                    if write_page(&mut b, at as usize, bytes) {
+                        programmed[i] += bytes.len() as u64;
                     }
                 }
                 self.pay();
@@ -81,7 +100,6 @@ impl SimArgon {
                     done,
                     total,
                 });
-                page += PAGE;
             }
             if BOOTLOADER.contains(&u64::from(region.address)) {
                 self.lock().install_swd_bootloader(&region.bytes);
@@ -149,19 +167,20 @@ fn erase_all(b: &mut Board) {
     b.spend(cost);
 }
 
-/// One page: left alone when it already holds `bytes` at `from`, else erased and written with
-/// its other bytes kept. Returns whether it was written.
-fn write_page(b: &mut Board, page: usize, from: usize, bytes: &[u8]) -> bool {
+/// One page's share of a region: left alone when flash already holds `bytes` at `at`, else
+/// the page is erased and written with its other bytes kept. Returns whether it was written.
+fn write_page(b: &mut Board, at: usize, bytes: &[u8]) -> bool {
     let read_cost = b.timing.swd_byte * bytes.len() as u32;
-    if b.internal.read(from, bytes.len()).as_deref() == Some(bytes) {
-        b.spend(read_cost);
+    b.spend(read_cost);
+    if b.internal.read(at, bytes.len()).as_deref() == Some(bytes) {
         return false;
     }
+    let page = at - at % PAGE;
     let mut content = b
         .internal
         .read(page, PAGE)
         .unwrap_or_else(|| vec![0xFF; PAGE]);
-    content[from - page..from - page + bytes.len()].copy_from_slice(bytes);
+    content[at - page..at - page + bytes.len()].copy_from_slice(bytes);
     b.internal.erase_page(page);
     b.internal.program(page, &content);
     b.stats.pages_erased += 1;
