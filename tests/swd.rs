@@ -217,27 +217,31 @@ fn probe_and_erase_all_need_swd() {
     }
 }
 
+/// A station script on the example bundle: slots as (name, probe, fault), then timed
+/// (ms, action, slot) events.
+fn station(slots: &[(&str, Option<&str>, &str)], events: &[(u64, &str, &str)]) -> String {
+    let mut script = format!("bundle = \"{EXAMPLE}\"\n");
+    for (name, probe, fault) in slots {
+        script += &format!("[[slot]]\nname = \"{name}\"\nfault = \"{fault}\"\n");
+        if let Some(probe) = probe {
+            script += &format!("probe = \"{probe}\"\n");
+        }
+    }
+    for (at_ms, action, slot) in events {
+        script +=
+            &format!("[[event]]\nat_ms = {at_ms}\naction = \"{action}\"\nslot = \"{slot}\"\n");
+    }
+    script
+}
+
 #[test]
 fn a_station_slot_with_a_probe_flashes_bricked_boards_unattended() {
-    let out = run_script(&format!(
-        r#"
-        bundle = "{EXAMPLE}"
-        [[slot]]
-        name = "DFU"
-        fault = "no-bootloader"
-        [[slot]]
-        name = "SWD"
-        probe = "SIM-PROBE-1"
-        fault = "no-bootloader"
-        [[event]]
-        at_ms = 0
-        action = "seat"
-        slot = "DFU"
-        [[event]]
-        at_ms = 0
-        action = "seat"
-        slot = "SWD"
-        "#
+    let out = run_script(&station(
+        &[
+            ("DFU", None, "no-bootloader"),
+            ("SWD", Some("SIM-PROBE-1"), "no-bootloader"),
+        ],
+        &[(0, "seat", "DFU"), (0, "seat", "SWD")],
     ));
     let units = units(&out);
     let by = |slot: &str| {
@@ -264,18 +268,9 @@ fn a_station_slot_with_a_probe_flashes_bricked_boards_unattended() {
 
 #[test]
 fn a_locked_chip_on_a_probe_slot_fails_with_its_code_and_is_never_erased() {
-    let out = run_script(&format!(
-        r#"
-        bundle = "{EXAMPLE}"
-        [[slot]]
-        name = "A"
-        probe = "SIM-PROBE-1"
-        fault = "swd-locked"
-        [[event]]
-        at_ms = 0
-        action = "seat"
-        slot = "A"
-        "#
+    let out = run_script(&station(
+        &[("A", Some("SIM-PROBE-1"), "swd-locked")],
+        &[(0, "seat", "A")],
     ));
     let units = units(&out);
     assert_eq!(units.len(), 1);
@@ -341,26 +336,13 @@ fn the_bench_measures_a_unit_on_a_probe_slot_against_one_on_a_dfu_slot() {
 
 #[test]
 fn a_reseated_board_on_a_probe_slot_that_passed_its_tests_goes_straight_to_the_final_stage() {
-    let out = run_script(&format!(
-        r#"
-        bundle = "{EXAMPLE}"
-        [[slot]]
-        name = "A"
-        probe = "SIM-PROBE-1"
-        fault = "no-dfu"
-        [[event]]
-        at_ms = 0
-        action = "seat"
-        slot = "A"
-        [[event]]
-        at_ms = 45000
-        action = "unseat"
-        slot = "A"
-        [[event]]
-        at_ms = 46000
-        action = "reseat"
-        slot = "A"
-        "#
+    let out = run_script(&station(
+        &[("A", Some("SIM-PROBE-1"), "no-dfu")],
+        &[
+            (0, "seat", "A"),
+            (45000, "unseat", "A"),
+            (46000, "reseat", "A"),
+        ],
     ));
     let units = units(&out);
     assert_eq!(units.len(), 2, "{units:?}");
