@@ -323,7 +323,11 @@ fn merge(
         }
     }
     FlashReport {
-        plan: plan.into_iter().chain(usb.plan).collect(),
+        plan: plan
+            .into_iter()
+            .chain(["then over USB, as after DFU:".to_string()])
+            .chain(usb.plan)
+            .collect(),
         modules_skipped: skipped,
         modules_written: written,
         bytes_written: programmed.iter().sum::<u64>() + usb.bytes_written,
