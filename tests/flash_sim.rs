@@ -86,6 +86,8 @@ fn a_blank_board_gets_the_whole_bundle_in_the_modeled_time() {
 fn the_softdevice_lands_without_its_prefix_and_flash_matches_the_bundle() {
     let b = example();
     let mut rig = rig("");
+    let factory_mbr = rig.board.read_internal(0, 0x1000).unwrap();
+    assert_ne!(factory_mbr[..4], [0xFF; 4], "the board has an MBR");
     rig.flash(&b).unwrap();
     for m in &b.modules {
         if m.module.function() == ModuleFunction::Bootloader {
@@ -99,12 +101,7 @@ fn the_softdevice_lands_without_its_prefix_and_flash_matches_the_bundle() {
         assert!(flash == image, "{} differs in flash", m.file);
     }
     // The MBR was never touched.
-    assert!(rig
-        .board
-        .read_internal(0, 0x1000)
-        .unwrap()
-        .iter()
-        .all(|b| *b == 0xFF));
+    assert_eq!(rig.board.read_internal(0, 0x1000).unwrap(), factory_mbr);
 }
 
 fn fails_then_succeeds(faults: &str, code: &str) {

@@ -13,7 +13,7 @@ use probe_rs::{Error as ProbeRsError, MemoryInterface, Permissions, Session};
 use serde::Serialize;
 
 use crate::core::event::Phase;
-use crate::core::image::{page_chunks, Region};
+use crate::core::image::Region;
 use crate::ports::{FicrDeviceId, SwdError, SwdProbe, SwdProgress};
 
 /// probe-rs's name for the Argon's SoC.
@@ -116,100 +116,55 @@ impl SwdProbe for ProbeRsProbe {
         Ok(bytes)
     }
 
-    /// Writes the regions, then resets the chip and lets it run. Sectors the regions do not
-    /// touch are kept, and so are the bytes of a sector outside them; pages already holding
-    /// the bytes are skipped; what is written is read back (probe-rs `verify`). The MBR
-    /// (0x0–0x1000) must already be there unless the bundle carries one: otherwise a board
-    /// without one is refused before anything is written, as it could never boot.
+    /// Writes the regions (the pages that differ, `SwdFlasher` decides), then resets the chip
+    /// and lets it run. Bytes of a touched sector outside the regions are restored, not left
+    /// erased, and what is written is read back.
     fn program(
         &mut self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<Vec<u64>, SwdError> {
+    ) -> Result<(), SwdError> {
         // The session stays in `self` until the chip runs again: on an error the caller
         // releases it (a reset), so a failed write never leaves the chip halted.
         let session = self
             .session
             .as_mut()
             .ok_or_else(|| SwdError::Flash("programming before attaching".into()))?;
-        let mbr = session
-            .core(0)
-            .and_then(|mut core| core.read_word_32(0))
-            .map_err(flash_err("reading the MBR"))?;
-        if mbr == 0xFFFF_FFFF && !regions.iter().any(|r| r.address == 0) {
-            return Err(SwdError::Flash(
-                "flash is blank at 0x0: no MBR (a new or erased chip); the bundle does not carry \
-                 Nordic's MBR (bundle.toml `mbr`), so the board could not boot (docs/hil.md §6)"
-                    .into(),
-            ));
-        }
-
-        // probe-rs 0.32 erases and writes every sector it is given (its `preverify` is not
-        // acted on), so pages are compared here and only those that differ are handed over.
-        let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
-        let mut compared = 0u64;
-        let mut programmed = vec![0u64; regions.len()];
         let mut loader = session.target().flash_loader();
-        for (i, r) in regions.iter().enumerate() {
-            for (at, bytes) in page_chunks(r) {
-                let mut now = vec![0u8; bytes.len()];
-                session
-                    .core(0)
-                    .and_then(|mut core| core.read(u64::from(at), &mut now))
-                    .map_err(flash_err("reading flash to compare"))?;
-                if now != bytes {
-                    loader
-                        .add_data(u64::from(at), bytes)
-                        .map_err(|e| SwdError::Flash(format!("{} at {at:#x}: {e}", r.label)))?;
-                    programmed[i] += bytes.len() as u64;
-                }
-                compared += bytes.len() as u64;
+        for r in regions {
+            loader
+                .add_data(u64::from(r.address), &r.bytes)
+                .map_err(|e| SwdError::Flash(format!("{} at {:#x}: {e}", r.label, r.address)))?;
+        }
+        let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
+        let mut written = 0u64;
+        let mut options = DownloadOptions::default();
+        options.keep_unwritten_bytes = true;
+        options.verify = true;
+        options.progress = FlashProgress::new(|event| {
+            if let ProgressEvent::Progress {
+                operation: ProgressOperation::Program,
+                size,
+                ..
+            } = event
+            {
+                written += size;
                 progress(SwdProgress {
-                    phase: Phase::Readback,
-                    done: compared,
+                    phase: Phase::Write,
+                    done: written.min(total),
                     total,
                 });
             }
-            log::info!(
-                "SWD: {} at {:#07x}: {} of {} bytes differ",
-                r.label,
-                r.address,
-                programmed[i],
-                r.bytes.len()
-            );
-        }
-        let to_write: u64 = programmed.iter().sum();
-        if to_write > 0 {
-            let mut written = 0u64;
-            let mut options = DownloadOptions::default();
-            // Bytes of a touched sector outside the regions are restored, not left erased.
-            options.keep_unwritten_bytes = true;
-            options.verify = true;
-            options.progress = FlashProgress::new(|event| {
-                if let ProgressEvent::Progress {
-                    operation: ProgressOperation::Program,
-                    size,
-                    ..
-                } = event
-                {
-                    written += size;
-                    progress(SwdProgress {
-                        phase: Phase::Write,
-                        done: written.min(to_write),
-                        total: to_write,
-                    });
-                }
-            });
-            loader
-                .commit(session, options)
-                .map_err(|e| SwdError::Flash(format!("programming: {e}")))?;
-        }
+        });
+        loader
+            .commit(session, options)
+            .map_err(|e| SwdError::Flash(format!("programming: {e}")))?;
         session
             .core(0)
             .and_then(|mut core| core.reset())
             .map_err(flash_err("reset after programming"))?;
         self.session = None;
-        Ok(programmed)
+        Ok(())
     }
 
     fn release(&mut self) -> Result<(), SwdError> {

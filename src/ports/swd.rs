@@ -24,14 +24,14 @@ pub trait SwdProbe: Send {
     fn attach(&mut self) -> Result<FicrDeviceId, SwdError>;
     /// Reads flash (or any memory) of the attached chip.
     fn read(&mut self, address: u32, len: usize) -> Result<Vec<u8>, SwdError>;
-    /// Writes `regions` (pages that already hold the bytes are left alone; bytes of a page
-    /// outside the regions are kept), then resets the chip and lets it run. Returns the bytes
-    /// actually programmed, per region.
+    /// Writes `regions` as given — each page they touch erased and written, the page's
+    /// other bytes kept — then resets the chip and lets it run. Deciding what needs writing
+    /// (and whether the chip has an MBR) is the caller's: `core::flash::SwdFlasher`.
     fn program(
         &mut self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<Vec<u64>, SwdError>;
+    ) -> Result<(), SwdError>;
     /// Lets an attached chip run again (after a check refused it, or a write failed), so the
     /// board is not left halted.
     fn release(&mut self) -> Result<(), SwdError>;

@@ -40,7 +40,7 @@ impl SwdProbe for SimProbe {
         &mut self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<Vec<u64>, SwdError> {
+    ) -> Result<(), SwdError> {
         self.board()?.swd_program(regions, progress)
     }
 

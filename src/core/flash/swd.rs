@@ -13,9 +13,9 @@ use std::sync::atomic::Ordering;
 use super::board::{boards, wait_for, wait_for_id, FoundBoard};
 use super::{FlashError, FlashOptions, FlashReport, Flasher};
 use crate::core::bundle::Bundle;
-use crate::core::event::{Event, EventSink, Stage};
+use crate::core::event::{Event, EventSink, Phase, Stage};
 use crate::core::flash_map;
-use crate::core::image::{image_of, Region};
+use crate::core::image::{image_of, page_chunks, Region};
 use crate::core::module::{ModuleFunction, ModulePrefix, Platform, PREFIX_LEN};
 use crate::ports::{Clock, FicrDeviceId, PortPath, SwdError, SwdProbe, UsbBus};
 
@@ -49,13 +49,7 @@ pub struct SwdFlasher<'a> {
 impl SwdFlasher<'_> {
     /// The regions SWD writes, one line each, as `flash --dry-run` prints them.
     pub fn plan(bundle: &Bundle) -> Vec<String> {
-        image_of(bundle, true)
-            .iter()
-            .map(|r| {
-                let (label, at, n) = (&r.label, r.address, r.bytes.len());
-                format!("write  {label:<24} SWD at {at:#07x}, {n} bytes")
-            })
-            .collect()
+        plan_lines(&image_of(bundle, true))
     }
 
     /// Attach, check, write over SWD, then find the board on USB and verify it. Returns the
@@ -63,7 +57,7 @@ impl SwdFlasher<'_> {
     pub fn run(&mut self, events: EventSink<'_>) -> Result<(FlashReport, PortPath), FlashError> {
         let started = self.clock.now();
         let regions = self.checked_image()?;
-        let plan = Self::plan(self.bundle);
+        let plan = plan_lines(&regions);
         events(stage(Stage::Plan, plan.join("\n")));
 
         self.check_cancel()?;
@@ -87,24 +81,12 @@ impl SwdFlasher<'_> {
             self.release(&device_id);
             return Err(e);
         }
-        events(stage(
-            Stage::Swd,
-            format!("writing {} regions", regions.len()),
-        ));
-        let programmed = self.probe.program(&regions, &mut |p| {
-            events(Event::Progress {
-                module: SWD_LABEL.into(),
-                phase: p.phase,
-                done: p.done,
-                total: p.total,
-            })
-        });
-        let programmed = match programmed {
+        let programmed = match self.write(&regions, events) {
             Ok(per_region) => per_region,
             Err(e) => {
                 // Half-written or not, a halted chip helps nobody: reset it.
                 self.release(&device_id);
-                return Err(self.swd_error(e));
+                return Err(e);
             }
         };
         log::info!(
@@ -155,6 +137,68 @@ impl SwdFlasher<'_> {
             Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
             _ => Ok(()),
         }
+    }
+
+    /// Writes the pages of the image the chip does not already hold, and lets it run. The
+    /// probe is handed only those pages: comparing here, not in each probe, keeps "a board
+    /// that holds the bundle is not written" one rule for hardware and simulator alike.
+    /// Returns the bytes written per region.
+    fn write(&mut self, regions: &[Region], events: EventSink<'_>) -> Result<Vec<u64>, FlashError> {
+        let brings_mbr = regions.iter().any(|r| r.address == 0);
+        let word0 = self.probe.read(0, 4).map_err(|e| self.swd_error(e))?;
+        if word0 == [0xFF; 4] && !brings_mbr {
+            return Err(self.swd_error(SwdError::Flash(
+                "flash is blank at 0x0: no MBR (a new or erased chip); the bundle does not carry \
+                 Nordic's MBR (bundle.toml `mbr`), so the board could not boot (docs/hil.md §6)"
+                    .into(),
+            )));
+        }
+        events(stage(Stage::Swd, "comparing".into()));
+        let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
+        let (mut compared, mut changed) = (0u64, Vec::new());
+        let mut programmed = vec![0u64; regions.len()];
+        for (i, region) in regions.iter().enumerate() {
+            for (at, bytes) in page_chunks(region) {
+                let now = self
+                    .probe
+                    .read(at, bytes.len())
+                    .map_err(|e| self.swd_error(e))?;
+                if now != bytes {
+                    changed.push(Region {
+                        address: at,
+                        bytes: bytes.to_vec(),
+                        label: region.label.clone(),
+                    });
+                    programmed[i] += bytes.len() as u64;
+                }
+                compared += bytes.len() as u64;
+                events(Event::Progress {
+                    module: SWD_LABEL.into(),
+                    phase: Phase::Readback,
+                    done: compared,
+                    total,
+                });
+            }
+        }
+        if changed.is_empty() {
+            self.probe.release().map_err(|e| self.swd_error(e))?;
+            return Ok(programmed);
+        }
+        events(stage(
+            Stage::Swd,
+            format!("writing {} pages", changed.len()),
+        ));
+        self.probe
+            .program(&changed, &mut |p| {
+                events(Event::Progress {
+                    module: SWD_LABEL.into(),
+                    phase: p.phase,
+                    done: p.done,
+                    total: p.total,
+                })
+            })
+            .map_err(|e| self.swd_error(e))?;
+        Ok(programmed)
     }
 
     fn release(&mut self, device_id: &str) {
@@ -334,6 +378,17 @@ fn merge(
         duration,
         ..usb
     }
+}
+
+/// `write  LABEL  SWD at ADDR, N bytes` per region.
+fn plan_lines(regions: &[Region]) -> Vec<String> {
+    regions
+        .iter()
+        .map(|r| {
+            let (label, at, n) = (&r.label, r.address, r.bytes.len());
+            format!("write  {label:<24} SWD at {at:#07x}, {n} bytes")
+        })
+        .collect()
 }
 
 fn stage(stage: Stage, detail: String) -> Event {

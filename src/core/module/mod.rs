@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub const PREFIX_LEN: usize = 24;
 /// Suffix sizes Device OS writes: 36 (reserved, sha, size) and 40 (product id/version added).
 const MIN_SUFFIX_LEN: usize = 36;
-const CRC_LEN: usize = 4;
+pub const CRC_LEN: usize = 4;
 /// Prefix flag: the prefix is not part of the image and is dropped when written (softdevice).
 pub const FLAG_DROP_MODULE_INFO: u8 = 0x01;
 

@@ -28,6 +28,8 @@ pub const INTERNAL_FLASH_SIZE: usize = 1024 * 1024;
 pub const EXTERNAL_FLASH_SIZE: usize = 4 * 1024 * 1024;
 pub const DCT_SIZE: usize = 16 * 1024;
 pub const EXTERNAL_FLASH_BASE: u32 = 0x8000_0000;
+/// Initial stack pointer and reset handler, the start of a Cortex-M vector table.
+const STAND_IN_MBR: [u8; 8] = [0x00, 0x04, 0x00, 0x20, 0x81, 0x0A, 0x00, 0x00];
 /// The bootloader a blank sim board leaves the factory with.
 pub const FACTORY_BOOTLOADER_VERSION: u16 = 501;
 
@@ -91,8 +93,6 @@ pub(crate) struct Board {
     pub(crate) bricked: bool,
     /// APPROTECT set: SWD may only erase the chip whole.
     pub(crate) locked: bool,
-    /// Nordic's MBR at 0x0 (no bundle carries it; an erase-all removes it).
-    pub(crate) mbr: bool,
 }
 
 impl Board {
@@ -245,8 +245,10 @@ impl SimArgon {
             serial: Default::default(),
             bricked,
             locked,
-            mbr: true,
         };
+        // Nordic's MBR, as every Argon leaves the factory with (a stand-in vector table: the
+        // sim runs no code). Only an erase-all over SWD removes it.
+        board.internal.program(0, &STAND_IN_MBR);
         if bricked {
             board.presence = Presence::Rebooting {
                 ready_at: Duration::MAX,

@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use super::{Board, Presence, SimArgon, INTERNAL_FLASH_SIZE};
-use crate::core::bundle::mbr_problem;
 use crate::core::event::Phase;
 use crate::core::flash_map::BOOTLOADER;
 use crate::core::image::{page_chunks, Region};
-use crate::core::module::{Module, ModuleFunction};
+use crate::core::module::{Module, ModuleFunction, ModulePrefix, CRC_LEN, PREFIX_LEN};
 use crate::ports::{FicrDeviceId, SwdError, SwdProgress};
 use crate::sim::Fault;
 
@@ -47,26 +46,14 @@ impl SimArgon {
         result
     }
 
-    /// Writes `regions` page by page, leaving pages that already hold the bytes and keeping a
-    /// page's bytes outside the regions, then resets the board to run what it now holds.
-    /// Returns the bytes programmed per region. A board pulled out mid-write is a failed
-    /// write, as probe-rs reports it on hardware.
+    /// Writes `regions` page by page (each page erased, its bytes outside the regions kept),
+    /// then resets the board to run what it now holds. A board pulled out mid-write is a
+    /// failed write, as probe-rs reports it on hardware.
     pub fn swd_program(
         &self,
         regions: &[Region],
         progress: &mut dyn FnMut(SwdProgress),
-    ) -> Result<Vec<u64>, SwdError> {
-        let brings_mbr = regions.iter().any(|r| r.address == 0);
-        {
-            let b = self.lock();
-            if !b.mbr && !brings_mbr {
-                return Err(SwdError::Flash(
-                    "flash is blank at 0x0: no MBR (an erased chip); the bundle does not carry \
-                     Nordic's MBR (bundle.toml `mbr`), so the board could not boot"
-                        .into(),
-                ));
-            }
-        }
+    ) -> Result<(), SwdError> {
         if let Some(r) = regions
             .iter()
             .find(|r| r.address as usize + r.bytes.len() > INTERNAL_FLASH_SIZE)
@@ -78,8 +65,7 @@ impl SimArgon {
         }
         let total: u64 = regions.iter().map(|r| r.bytes.len() as u64).sum();
         let mut done = 0u64;
-        let mut programmed = vec![0u64; regions.len()];
-        for (i, region) in regions.iter().enumerate() {
+        for region in regions {
             for (at, bytes) in page_chunks(region) {
                 {
                     let mut b = self.lock();
@@ -89,9 +75,7 @@ impl SimArgon {
                             "the board went away while being written".into(),
                         ));
                     }
-                    if write_page(&mut b, at as usize, bytes) {
-                        programmed[i] += bytes.len() as u64;
-                    }
+                    write_page(&mut b, at as usize, bytes);
                 }
                 self.pay();
                 done += bytes.len() as u64;
@@ -101,16 +85,16 @@ impl SimArgon {
                     total,
                 });
             }
-            if BOOTLOADER.contains(&u64::from(region.address)) {
-                self.lock().install_swd_bootloader(&region.bytes);
-            }
-            if region.address == 0 {
-                self.lock().mbr = mbr_problem(&region.bytes).is_none();
-            }
         }
         let mut b = self.lock();
+        if regions
+            .iter()
+            .any(|r| BOOTLOADER.contains(&u64::from(r.address)))
+        {
+            b.install_bootloader_from_flash();
+        }
         b.reset(false);
-        Ok(programmed)
+        Ok(())
     }
 }
 
@@ -161,20 +145,13 @@ fn erase_all(b: &mut Board) {
     b.internal = super::NorFlash::erased(INTERNAL_FLASH_SIZE, PAGE);
     b.bootloader = None;
     b.bricked = true;
-    b.mbr = false;
     b.locked = false;
     let cost = b.timing.erase_all;
     b.spend(cost);
 }
 
-/// One page's share of a region: left alone when flash already holds `bytes` at `at`, else
-/// the page is erased and written with its other bytes kept. Returns whether it was written.
-fn write_page(b: &mut Board, at: usize, bytes: &[u8]) -> bool {
-    let read_cost = b.timing.swd_byte * bytes.len() as u32;
-    b.spend(read_cost);
-    if b.internal.read(at, bytes.len()).as_deref() == Some(bytes) {
-        return false;
-    }
+/// One page's share of a region: the page erased and written, its other bytes kept.
+fn write_page(b: &mut Board, at: usize, bytes: &[u8]) {
     let page = at - at % PAGE;
     let mut content = b
         .internal
@@ -188,7 +165,6 @@ fn write_page(b: &mut Board, at: usize, bytes: &[u8]) -> bool {
     let flash = b.timing.internal_page_erase + b.timing.internal_write(PAGE);
     let transfer = b.timing.swd_byte * PAGE as u32;
     b.spend(flash.max(transfer));
-    true
 }
 
 /// FICR DEVICEID as the chip holds it, from the sim's device ID (its last 16 hex digits are
@@ -212,10 +188,21 @@ fn ficr_of(device_id: &str) -> FicrDeviceId {
 }
 
 impl Board {
-    /// A bootloader written over SWD runs at the next reset if it is whole.
-    fn install_swd_bootloader(&mut self, image: &[u8]) {
-        match Module::parse(image.to_vec()) {
-            Ok(m) if m.crc_ok() && m.function() == ModuleFunction::Bootloader => {
+    /// A bootloader written over SWD runs at the next reset if the module now in its region
+    /// is whole (it may have been written only in part: the pages that differed).
+    fn install_bootloader_from_flash(&mut self) {
+        let at = BOOTLOADER.start as usize;
+        let module = self
+            .internal
+            .read(at, 0x200 + PREFIX_LEN)
+            .and_then(|head| ModulePrefix::find(&head))
+            .and_then(|(p, _)| {
+                let len = p.end_address.checked_sub(p.start_address)? as usize + CRC_LEN;
+                self.internal.read(at, len)
+            })
+            .and_then(|bytes| Module::parse(bytes).ok());
+        match module {
+            Some(m) if m.crc_ok() && m.function() == ModuleFunction::Bootloader => {
                 self.bootloader_version = m.version();
                 self.bootloader = Some(m);
                 self.bricked = false;
