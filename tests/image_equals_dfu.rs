@@ -2,31 +2,30 @@
 //! `flash --sim --trace` session, replayed into a byte array, equal `core::image` for the
 //! example bundle — and the trace is complete enough to replay.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{flashline, EXAMPLE};
 use std::path::Path;
-use std::process::Command;
 
 use flashline::core::bundle::Bundle;
 use flashline::core::image::image_of;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
 const TRANSFER: usize = 4096;
 
 #[test]
 fn replayed_dfu_writes_equal_the_image() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_flashline"))
-        .args([
-            "flash",
-            "--bundle",
-            EXAMPLE,
-            "--sim",
-            "--json",
-            "--trace",
-            trace.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        EXAMPLE,
+        "--sim",
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
 
     // Replay: erase sets a 4 KiB page to 0xFF, set-address moves the pointer, a data block
