@@ -83,20 +83,10 @@ pub fn wait_for_id(
     device_id: &str,
     timeout: Duration,
 ) -> Result<FoundBoard, FlashError> {
-    let started = clock.now();
-    let deadline = Deadline::after(clock, timeout);
-    loop {
-        if let Some(board) = look_by_id(bus, device_id) {
-            return Ok(board);
-        }
-        if deadline.passed(clock) {
-            return Err(FlashError::NoBoard {
-                port: PortPath(format!("any port (device {device_id})")),
-                waited_ms: (clock.now() - started).as_millis() as u64,
-            });
-        }
-        clock.sleep(POLL_EVERY);
-    }
+    poll(clock, timeout, || look_by_id(bus, device_id)).map_err(|waited_ms| FlashError::NoBoard {
+        port: PortPath(format!("any port (device {device_id})")),
+        waited_ms,
+    })
 }
 
 /// Waits until a board is on `port` (in `want` mode, if given).
@@ -107,25 +97,37 @@ pub fn wait_for(
     want: Option<Mode>,
     timeout: Duration,
 ) -> Result<FoundBoard, FlashError> {
+    let found = poll(clock, timeout, || {
+        look(bus, port).filter(|b| want.is_none_or(|m| b.mode == m))
+    });
+    found.map_err(|waited_ms| match want {
+        None => FlashError::NoBoard {
+            port: port.clone(),
+            waited_ms,
+        },
+        Some(mode) => FlashError::NoReenumerate {
+            port: port.clone(),
+            expected: mode.name(),
+            waited_ms,
+        },
+    })
+}
+
+/// Looks every `POLL_EVERY` until `look` finds something or `timeout` passes (then the
+/// milliseconds waited).
+fn poll<T>(
+    clock: &dyn Clock,
+    timeout: Duration,
+    mut look: impl FnMut() -> Option<T>,
+) -> Result<T, u64> {
     let started = clock.now();
     let deadline = Deadline::after(clock, timeout);
     loop {
-        if let Some(board) = look(bus, port).filter(|b| want.is_none_or(|m| b.mode == m)) {
-            return Ok(board);
+        if let Some(found) = look() {
+            return Ok(found);
         }
         if deadline.passed(clock) {
-            let waited_ms = (clock.now() - started).as_millis() as u64;
-            return Err(match want {
-                None => FlashError::NoBoard {
-                    port: port.clone(),
-                    waited_ms,
-                },
-                Some(mode) => FlashError::NoReenumerate {
-                    port: port.clone(),
-                    expected: mode.name(),
-                    waited_ms,
-                },
-            });
+            return Err((clock.now() - started).as_millis() as u64);
         }
         clock.sleep(POLL_EVERY);
     }

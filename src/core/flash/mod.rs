@@ -54,6 +54,16 @@ impl Default for FlashOptions {
     }
 }
 
+impl FlashOptions {
+    /// `Err(Aborted)` once the operator asked to abort.
+    pub fn check_cancel(&self) -> Result<(), FlashError> {
+        match &self.cancel {
+            Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Opening a board's CDC port at this rate and closing it resets it into DFU (Device OS).
 pub const DFU_BAUD: u32 = 14_400;
 
@@ -95,10 +105,7 @@ pub struct Flasher<'a> {
 
 impl Flasher<'_> {
     fn check_cancel(&self) -> Result<(), FlashError> {
-        match &self.options.cancel {
-            Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
-            _ => Ok(()),
-        }
+        self.options.check_cancel()
     }
 
     pub fn run(&mut self, events: EventSink<'_>) -> Result<FlashReport, FlashError> {

@@ -8,7 +8,6 @@
 //! different boards fails instead of flashing one and testing the other.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 
 use super::board::{boards, wait_for, wait_for_id, FoundBoard};
 use super::{FlashError, FlashOptions, FlashReport, Flasher};
@@ -133,10 +132,7 @@ impl SwdFlasher<'_> {
     }
 
     fn check_cancel(&self) -> Result<(), FlashError> {
-        match &self.options.cancel {
-            Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
-            _ => Ok(()),
-        }
+        self.options.check_cancel()
     }
 
     /// Writes the pages of the image the chip does not already hold, and lets it run. The
