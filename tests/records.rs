@@ -158,3 +158,44 @@ fn counters_on_the_oled_come_from_the_records() {
         "not today"
     );
 }
+
+#[test]
+fn stations_opening_one_new_database_at_once_all_start_and_share_one_schema() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(format!("shared-{round}.db"));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_flashline"))
+                    .args(["records", "stress", "--count", "1", "--records"])
+                    .arg(&db)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for o in openers {
+            let out = o.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let versions: Vec<i64> = conn
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let once: Vec<i64> = (1..=versions.len() as i64).collect();
+        assert_eq!(versions, once, "each schema upgrade applied once");
+        let store = flashline::records::Records::open(&db).unwrap();
+        assert_eq!(store.list(&Default::default()).unwrap().len(), 6);
+        let out = flashline(&["records", "list", "--records", db.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("6 record(s)"));
+    }
+}

@@ -1,22 +1,26 @@
 //! The unit records in SQLite (design §7): one row per attempt, one per measurement. WAL with
-//! synchronous=FULL: a committed record survives a power cut; a crash mid-write leaves the
-//! previous state (SQLite's journal does what `atomic_file` does for single files).
+//! synchronous=FULL on every connection: a commit returns once the WAL is fsync'd, so a
+//! committed record survives a power cut; a crash mid-write leaves the previous state
+//! (SQLite's journal does what `atomic_file` does for single files).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use std::path::Path;
 
 use crate::core::board_test::Measurement;
 use crate::runtime::UnitResult;
 
+/// SQLite's own words are the cause, said once: it is the message, not also a `source` that
+/// a chain printer would repeat.
 #[derive(Debug, thiserror::Error)]
-#[error("records {path}: {source}")]
+#[error("records {path}: {cause}")]
 pub struct RecordsError {
     pub path: String,
-    pub source: rusqlite::Error,
+    pub cause: rusqlite::Error,
 }
 
-/// Each entry upgrades the schema by one version; applied in order, each in a transaction.
+/// Each entry upgrades the schema by one version; the ones a database lacks are applied in
+/// order, in one transaction (`migrate`).
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE units (
         id INTEGER PRIMARY KEY,
@@ -105,30 +109,28 @@ pub struct Records {
 impl Records {
     pub fn open(path: &Path) -> Result<Records, RecordsError> {
         let name = path.display().to_string();
-        let err = |source| RecordsError {
+        let err = |cause| RecordsError {
             path: name.clone(),
-            source,
+            cause,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
         let mut conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(err)?;
+        // First, so that another station opening the same new file waits instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        durable(&conn).map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
         migrate(&mut conn).map_err(err)?;
         Ok(Records { conn, path: name })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> RecordsError + '_ {
-        move |source| RecordsError {
+        move |cause| RecordsError {
             path: self.path.clone(),
-            source,
+            cause,
         }
     }
 
@@ -140,9 +142,9 @@ impl Records {
         u: &UnitResult,
     ) -> Result<i64, RecordsError> {
         let path = self.path.clone();
-        let err = move |source| RecordsError {
+        let err = move |cause| RecordsError {
             path: path.clone(),
-            source,
+            cause,
         };
         let tx = self.conn.transaction().map_err(&err)?;
         tx.execute(
@@ -302,26 +304,80 @@ impl Records {
     }
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+/// WAL with synchronous=FULL, checked: both are what makes a commit durable, and
+/// `synchronous` is a setting of the connection, not of the file.
+fn durable(conn: &Connection) -> rusqlite::Result<()> {
+    let mode = wal(conn)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let synchronous: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") || synchronous != SYNCHRONOUS_FULL {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!(
+                "journal_mode {mode}, synchronous {synchronous}: a commit would not be durable"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// Switching a new file to WAL takes its exclusive lock without SQLite's busy handler, so a
+/// second station opening the same new file at that moment gets SQLITE_BUSY at once: it tries
+/// again, for as long as the busy timeout. (A file already in WAL needs no lock for this.)
+fn wal(conn: &Connection) -> rusqlite::Result<String> {
+    let pause = std::time::Duration::from_millis(10);
+    for _ in 0..500 {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)) {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                std::thread::sleep(pause)
+            }
+            result => return result,
+        }
+    }
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+}
+
+/// `PRAGMA synchronous` reads FULL as 2.
+const SYNCHRONOUS_FULL: i64 = 2;
+
+fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
         [],
+        |r| r.get(0),
     )?;
-    let current: i64 = conn.query_row(
+    if !exists {
+        return Ok(0);
+    }
+    let v: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
         [],
         |r| r.get(0),
     )?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
-        let tx = conn.transaction()?;
+    Ok(v.max(0) as usize)
+}
+
+/// Brings the schema up to date in one immediate transaction: the write lock is taken first
+/// and the version read under it, so two stations opening a new file at once cannot both
+/// apply a migration. An up-to-date database is only read (a read-only copy still opens).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    if schema_version(conn)? >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        [],
+    )?;
+    let current = schema_version(&tx)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         tx.execute_batch(sql)?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
             [i as i64 + 1],
         )?;
-        tx.commit()?;
     }
-    Ok(())
+    tx.commit()
 }
 
 /// Now as RFC 3339 UTC with milliseconds: sorts as text, reads in a spreadsheet.
@@ -375,5 +431,36 @@ mod tests {
             all[1].board_modules.as_deref(),
             Some("bootloader#0 v501; user-part#1 v6")
         );
+    }
+
+    #[test]
+    fn stations_opening_a_new_database_at_once_all_get_the_whole_schema() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("new-{round}.db"));
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Records::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for o in openers {
+                o.join().unwrap().unwrap();
+            }
+            let conn = Connection::open(&path).unwrap();
+            let versions: Vec<i64> = conn
+                .prepare("SELECT version FROM schema_version ORDER BY version")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let all: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
+            assert_eq!(versions, all, "each migration once");
+        }
     }
 }
