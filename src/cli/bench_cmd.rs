@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::run_cmd::{load_bundle, test_firmware, EXAMPLE_BUNDLE};
 use crate::core::bundle::Bundle;
+use crate::core::unit::{Outcome, UnitRecord};
 use crate::ports::Clock;
-use crate::runtime::{Job, JobMsg, UnitResult};
+use crate::runtime::{Job, JobMsg};
 use crate::sim::clock::ScaledClock;
 use crate::sim::serial::SimSerialPorts;
 use crate::sim::{SimArgon, SimBus, VirtualClock};
@@ -101,7 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             cpu_ms_per_unit: cpu * 1000.0 / n.max(1) as f64,
             // Host CPU per slot as a share of one core over modeled time (what a real station sees).
             cpu_percent_per_slot: cpu / (wall * args.speedup) / slots as f64 * 100.0,
-            failed: units.iter().filter(|u| u.code.is_some()).count(),
+            failed: units.iter().filter(|u| u.outcome == Outcome::Fail).count(),
         });
     }
     let rss = peak_rss_mib();
@@ -169,7 +170,7 @@ fn virtual_overhead(bundle: &Arc<Bundle>, by_probe: bool) -> (f64, f64) {
         )) as Box<dyn crate::ports::SwdProbe>
     });
     let unit = run_unit(bundle, &board, shared, probe);
-    if unit.code.is_some() {
+    if unit.outcome == Outcome::Fail {
         log::warn!("bench: the reference unit failed: {:?}", unit.code);
     }
     let busy = board.stats().device_busy.as_secs_f64();
@@ -177,7 +178,7 @@ fn virtual_overhead(bundle: &Arc<Bundle>, by_probe: bool) -> (f64, f64) {
     (total / busy.max(1e-9), total)
 }
 
-fn run_slots(bundle: &Arc<Bundle>, slots: usize, units: usize, speedup: f64) -> Vec<UnitResult> {
+fn run_slots(bundle: &Arc<Bundle>, slots: usize, units: usize, speedup: f64) -> Vec<UnitRecord> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(speedup));
     let threads: Vec<_> = (0..slots)
         .map(|s| {
@@ -212,7 +213,7 @@ fn run_unit(
     board: &SimArgon,
     clock: Arc<dyn Clock>,
     probe: Option<Box<dyn crate::ports::SwdProbe>>,
-) -> UnitResult {
+) -> UnitRecord {
     let (tx, rx) = channel();
     let job = Job {
         slot: 0,
@@ -235,7 +236,8 @@ fn run_unit(
             JobMsg::Done(_, u) => Some(*u),
             JobMsg::Update(..) => None,
         })
-        .unwrap_or_else(|| UnitResult::failed("bench", "E-BENCH"))
+        // A job always sends its unit; one that did not has not passed.
+        .unwrap_or_else(|| UnitRecord::new("bench"))
 }
 
 fn print(r: &Report) {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::core::atomic_file;
 use crate::core::bundle::Bundle;
 use crate::core::ui::Counters;
+use crate::core::unit::{Outcome, UnitRecord};
 use crate::records::{self, Context, Filter, RecordWriter, Records};
 
 #[derive(Subcommand)]
@@ -173,11 +174,11 @@ fn stress(path: &Path, count: u32) -> Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     for i in 0..count {
-        let unit = crate::runtime::UnitResult {
+        let unit = UnitRecord {
             device_id: Some(format!("e00fce68{i:016x}")),
-            outcome: "pass".into(),
+            outcome: Outcome::Pass,
             duration_ms: u64::from(i),
-            ..crate::runtime::UnitResult::new("A")
+            ..UnitRecord::new("A")
         };
         let id = store.insert(&ctx, &records::now_utc(), &unit)?;
         writeln!(out, "committed {id}")?;

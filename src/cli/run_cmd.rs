@@ -12,10 +12,11 @@ use std::time::Duration;
 use crate::core::bundle::Bundle;
 use crate::core::station::{Station, StationOptions};
 use crate::core::ui::{BundleLabel, Frame, UiState};
+use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
 use crate::runtime::script::{Action, Script};
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, Runtime, StickSetup, UnitResult};
+use crate::runtime::{DebouncedInputs, Driver, Runtime, StickSetup};
 use crate::sim::scheduler::VirtualScheduler;
 use crate::sim::Fault;
 
@@ -196,7 +197,7 @@ impl Driver for ScriptDriver {
         }
     }
 
-    fn unit(&mut self, unit: &UnitResult) {
+    fn unit(&mut self, unit: &UnitRecord) {
         if self.print {
             print_unit(unit);
             self.pending_frame = true;
@@ -204,7 +205,7 @@ impl Driver for ScriptDriver {
     }
 }
 
-pub fn print_unit(u: &UnitResult) {
+pub fn print_unit(u: &UnitRecord) {
     let secs = u.duration_ms as f64 / 1000.0;
     match &u.code {
         None => println!(

@@ -13,9 +13,10 @@ use super::run_cmd::print_unit;
 use crate::core::bundle::Bundle;
 use crate::core::station::Station;
 use crate::core::ui::{Frame, UiState};
+use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, OsThreads, Runtime, UnitResult};
+use crate::runtime::{DebouncedInputs, Driver, OsThreads, Runtime};
 use crate::sim::clock::ScaledClock;
 
 const HELP: &str = "keys: s START  f FUNC  g FUNC (long)  1-4 seat/unseat slot  q quit";
@@ -133,7 +134,7 @@ impl Driver for KeyboardDriver {
         let _ = out.flush();
     }
 
-    fn unit(&mut self, u: &UnitResult) {
+    fn unit(&mut self, u: &UnitRecord) {
         let secs = u.duration_ms as f64 / 1000.0;
         self.units.push(match &u.code {
             None => format!(

@@ -15,3 +15,4 @@ pub mod operator_code;
 pub mod plan;
 pub mod station;
 pub mod ui;
+pub mod unit;

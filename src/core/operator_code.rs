@@ -7,7 +7,7 @@ use std::fmt;
 /// The enum, its strings and the list of all codes from one table, so none can be missed.
 macro_rules! operator_codes {
     ($($(#[$doc:meta])* $name:ident => $code:literal,)*) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum OperatorCode {
             $($(#[$doc])* $name,)*
         }
@@ -74,6 +74,13 @@ operator_codes! {
     SwdLocked => "E-SWD-LOCKED",
     /// Writing over SWD failed.
     SwdFlash => "E-SWD-FLASH",
+}
+
+/// As the OLED shows it (`"E-TEST"`), in `--json` and the records alike.
+impl Serialize for OperatorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl fmt::Display for OperatorCode {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::Path;
 
 use crate::core::board_test::Measurement;
-use crate::runtime::UnitResult;
+use crate::core::unit::UnitRecord;
 
 /// SQLite's own words are the cause, said once: it is the message, not also a `source` that
 /// a chain printer would repeat.
@@ -139,7 +139,7 @@ impl Records {
         &mut self,
         ctx: &Context,
         time_utc: &str,
-        u: &UnitResult,
+        u: &UnitRecord,
     ) -> Result<i64, RecordsError> {
         let path = self.path.clone();
         let err = move |cause| RecordsError {
@@ -160,14 +160,14 @@ impl Records {
                 ctx.bundle_name,
                 ctx.bundle_version,
                 ctx.lock_hash,
-                u.outcome,
-                u.code,
+                u.outcome.as_str(),
+                u.code.map(|c| c.to_string()),
                 u.reason,
                 u.duration_ms as i64,
                 u.flash_ms.map(|v| v as i64),
                 u.test_ms.map(|v| v as i64),
                 u.final_ms.map(|v| v as i64),
-                u.final_code,
+                u.final_code.map(|c| c.to_string()),
                 u.flashed_by,
                 u.device_os,
                 // `;` keeps the CSV cell free of commas (no quoting needed in a spreadsheet).
@@ -411,12 +411,12 @@ mod tests {
             .unwrap();
         }
         let mut records = Records::open(&path).unwrap();
-        let unit = UnitResult {
-            outcome: "pass".into(),
+        let unit = UnitRecord {
+            outcome: crate::core::unit::Outcome::Pass,
             flashed_by: Some("swd".into()),
             device_os: Some("1.5.0".into()),
             board_modules: vec!["bootloader#0 v501".into(), "user-part#1 v6".into()],
-            ..UnitResult::new("B")
+            ..UnitRecord::new("B")
         };
         records
             .insert(&Context::default(), "2026-11-26T08:00:00Z", &unit)

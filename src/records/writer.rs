@@ -6,11 +6,11 @@ use std::sync::mpsc::{channel, Sender};
 use std::thread::JoinHandle;
 
 use super::store::{now_utc, Context, Records};
-use crate::runtime::UnitResult;
+use crate::core::unit::UnitRecord;
 
 pub struct RecordWriter {
     path: PathBuf,
-    tx: Option<Sender<(Context, String, UnitResult)>>,
+    tx: Option<Sender<(Context, String, UnitRecord)>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -19,11 +19,13 @@ impl RecordWriter {
     pub fn start(path: PathBuf) -> Result<RecordWriter, super::store::RecordsError> {
         let mut records = Records::open(&path)?;
         let db = path.clone();
-        let (tx, rx) = channel::<(Context, String, UnitResult)>();
+        let (tx, rx) = channel::<(Context, String, UnitRecord)>();
         let thread = std::thread::spawn(move || {
             for (ctx, time, unit) in rx {
                 match records.insert(&ctx, &time, &unit) {
-                    Ok(id) => log::debug!("record {id}: slot {} {}", unit.slot, unit.outcome),
+                    Ok(id) => {
+                        log::debug!("record {id}: slot {} {}", unit.slot, unit.outcome.as_str())
+                    }
                     // Logged with the whole unit, so nothing is lost even when the disk is.
                     Err(e) => log::error!(
                         "{e}; unit was {}",
@@ -43,7 +45,7 @@ impl RecordWriter {
         &self.path
     }
 
-    pub fn write(&self, ctx: Context, unit: UnitResult) {
+    pub fn write(&self, ctx: Context, unit: UnitRecord) {
         if let Some(tx) = &self.tx {
             // The time is taken now, when the unit finished, not when the disk caught up.
             let _ = tx.send((ctx, now_utc(), unit));

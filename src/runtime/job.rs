@@ -2,99 +2,32 @@
 //! final firmware, reporting progress and the verdict to the main loop over a channel. It never
 //! blocks on the main loop.
 
-use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::core::board_test::{run_tests, Measurement};
+use crate::core::board_test::run_tests;
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, Phase};
 use crate::core::flash::{
     FlashError, FlashOptions, FlashReport, Flasher, SerialFallback, SwdFlasher,
 };
 use crate::core::operator_code::OperatorCode;
-use crate::core::station::{JobUpdate, Verdict};
+use crate::core::station::JobUpdate;
+use crate::core::unit::{Outcome, UnitCode, UnitRecord};
 use crate::ports::{Clock, PortPath, SerialPorts, SwdProbe, UsbBus};
 
-/// A finished unit, as `run --json` prints it and records keep it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct UnitResult {
-    pub slot: String,
-    pub device_id: Option<String>,
-    pub outcome: String,
-    pub code: Option<String>,
-    pub reason: Option<String>,
-    pub duration_ms: u64,
-    /// Time spent in each stage that ran.
-    pub flash_ms: Option<u64>,
-    pub test_ms: Option<u64>,
-    /// The final-firmware stage of a two-stage bundle, when it ran.
-    pub final_ms: Option<u64>,
-    pub final_code: Option<String>,
-    pub measurements: Vec<Measurement>,
-    /// How the bundle went in: `dfu`, or `swd` on a slot with a debug probe.
-    pub flashed_by: Option<String>,
-    /// The Device OS version the board reported when last verified (e.g. `1.5.0`).
-    pub device_os: Option<String>,
-    /// The modules the board reported when last verified, e.g. `user-part#1 v6`.
-    pub board_modules: Vec<String>,
-}
-
-impl UnitResult {
-    /// A unit on `slot` that has not passed (yet): nothing known, outcome `fail`.
-    pub fn new(slot: &str) -> Self {
-        UnitResult {
-            slot: slot.into(),
-            device_id: None,
-            outcome: "fail".into(),
-            code: None,
-            reason: None,
-            duration_ms: 0,
-            flash_ms: None,
-            test_ms: None,
-            final_ms: None,
-            final_code: None,
-            measurements: Vec::new(),
-            flashed_by: None,
-            device_os: None,
-            board_modules: Vec::new(),
-        }
-    }
-
-    /// A unit that never got to run (for callers that lost their job).
-    pub fn failed(slot: &str, code: &str) -> Self {
-        UnitResult {
-            code: Some(code.into()),
-            ..UnitResult::new(slot)
-        }
-    }
-
-    /// What the board reported at its last verification.
-    fn note_board(&mut self, report: &FlashReport) {
-        self.device_os = report.system_version.clone().or(self.device_os.take());
-        self.board_modules = report.board_modules.iter().map(|m| m.label()).collect();
-    }
-
-    pub fn verdict(&self) -> Verdict {
-        match &self.code {
-            None => Verdict::Pass {
-                device_id: self.device_id.clone().unwrap_or_default(),
-                duration: Duration::from_millis(self.duration_ms),
-            },
-            Some(code) => Verdict::Fail {
-                code: code.clone(),
-                reason: self.reason.clone().unwrap_or_default(),
-            },
-        }
-    }
+/// What the board reported at its last verification.
+fn note_board(unit: &mut UnitRecord, report: &FlashReport) {
+    unit.device_os = report.system_version.clone().or(unit.device_os.take());
+    unit.board_modules = report.board_modules.iter().map(|m| m.label()).collect();
 }
 
 pub enum JobMsg {
     Update(usize, JobUpdate),
     /// Boxed: a finished unit is large and rare, progress updates are small and many.
-    Done(usize, Box<UnitResult>),
+    Done(usize, Box<UnitRecord>),
 }
 
 /// Whether this device, with this bundle (lock hash), already passed its tests and only its
@@ -123,14 +56,14 @@ pub struct Job {
 impl Job {
     pub fn run(mut self) {
         let started = self.clock.now();
-        let mut unit = UnitResult::new(&self.slot_name);
+        let mut unit = UnitRecord::new(&self.slot_name);
         let bundle = self.bundle.clone();
         let by = if self.probe.is_some() { "swd" } else { "dfu" };
         unit.flashed_by = Some(by.into());
         let flashed = match self.flash(&bundle, "FLASH", &mut unit.device_id) {
             Ok(report) => {
                 unit.device_id = report.device_id.clone().or(unit.device_id);
-                unit.note_board(&report);
+                note_board(&mut unit, &report);
                 let skip = self.skips_tests(&report, unit.device_id.as_deref());
                 let untouched = report.modules_written.is_empty();
                 match bundle.tests.is_some() && !skip && untouched {
@@ -144,8 +77,7 @@ impl Job {
         match flashed {
             Err(e) => {
                 log::error!("slot {}: {}: {e}", self.slot_name, e.code());
-                unit.code = Some(e.code().as_str().into());
-                unit.reason = Some(e.short_reason());
+                unit.fail(e.code(), e.short_reason());
             }
             Ok(skip_tests) => {
                 if !skip_tests {
@@ -157,13 +89,13 @@ impl Job {
             }
         }
         if unit.code.is_none() {
-            unit.outcome = "pass".into();
+            unit.outcome = Outcome::Pass;
         }
         unit.duration_ms = self.ms_since(started);
         log::info!(
             "slot {}: {} in {} ms",
             unit.slot,
-            unit.outcome.to_uppercase(),
+            unit.outcome.as_str().to_uppercase(),
             unit.duration_ms
         );
         let _ = self.messages.send(JobMsg::Done(self.slot, Box::new(unit)));
@@ -270,7 +202,7 @@ impl Job {
         skip
     }
 
-    fn test(&mut self, unit: &mut UnitResult) {
+    fn test(&mut self, unit: &mut UnitRecord) {
         let Some(tests) = &self.bundle.tests else {
             return;
         };
@@ -288,8 +220,7 @@ impl Job {
         // Flashing succeeded, so the port is known (configured, or found after SWD); a unit is
         // never passed untested all the same.
         let Some(port) = self.port.clone() else {
-            unit.code = Some(OperatorCode::NoBoard.as_str().into());
-            unit.reason = Some("no USB port for tests".into());
+            unit.fail(OperatorCode::NoBoard, "no USB port for tests".into());
             return;
         };
         let report = run_tests(
@@ -302,14 +233,13 @@ impl Job {
         unit.test_ms = Some(self.ms_since(started));
         unit.measurements = report.measurements;
         if let Some(f) = report.failure {
-            unit.code = Some(f.code.as_str().into());
-            unit.reason = Some(f.reason);
+            unit.fail(f.code, f.reason);
         }
     }
 
     /// Flashes the final firmware over the test firmware (enter DFU by control request, one
     /// module, leave, verify by module info). Its failures carry their own `E-FINAL-` codes.
-    fn final_stage(&mut self, unit: &mut UnitResult) {
+    fn final_stage(&mut self, unit: &mut UnitRecord) {
         let Some(final_bundle) = self.bundle.final_stage() else {
             return;
         };
@@ -318,14 +248,12 @@ impl Job {
         let result = self.flash(&final_bundle, "FINAL", &mut ignored);
         unit.final_ms = Some(self.ms_since(started));
         if let Ok(report) = &result {
-            unit.note_board(report);
+            note_board(unit, report);
         }
         if let Err(e) = result {
-            let code = format!("E-FINAL-{}", e.code().as_str().trim_start_matches("E-"));
+            let code = UnitCode::final_stage(e.code());
             log::error!("slot {}: {code}: {e}", self.slot_name);
-            unit.final_code = Some(code.clone());
-            unit.code = Some(code);
-            unit.reason = Some(format!("final: {}", e.short_reason()));
+            unit.fail(code, format!("final: {}", e.short_reason()));
         }
     }
 }

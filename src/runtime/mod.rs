@@ -10,7 +10,7 @@ pub mod sim_world;
 mod stick;
 
 pub use inputs::DebouncedInputs;
-pub use job::{Job, JobMsg, TestedBefore, UnitResult};
+pub use job::{Job, JobMsg, TestedBefore};
 pub use stick::StickSetup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use std::time::Duration;
 use crate::core::bundle::Bundle;
 use crate::core::station::{Command, Station};
 use crate::core::ui::{frame_of, Frame, UiState};
+use crate::core::unit::UnitRecord;
 use crate::ports::{Clock, Display, PortPath, SerialPorts, SwdProbe, UsbBus};
 use crate::records::{Context as RecordContext, RecordWriter};
 
@@ -62,7 +63,7 @@ pub trait Driver {
     /// Called when the picture changed.
     fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
     /// Called with each finished unit.
-    fn unit(&mut self, _unit: &UnitResult) {}
+    fn unit(&mut self, _unit: &UnitRecord) {}
 }
 
 pub struct Runtime {
@@ -81,7 +82,7 @@ pub struct Runtime {
 }
 
 pub struct RunSummary {
-    pub units: Vec<UnitResult>,
+    pub units: Vec<UnitRecord>,
 }
 
 impl Runtime {
@@ -206,7 +207,7 @@ impl Runtime {
         &mut self,
         rx: &Receiver<JobMsg>,
         cancels: &mut [Option<Arc<AtomicBool>>],
-        units: &mut Vec<UnitResult>,
+        units: &mut Vec<UnitRecord>,
         driver: &mut dyn Driver,
     ) {
         for msg in rx.try_iter() {
