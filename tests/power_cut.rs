@@ -1,11 +1,11 @@
 //! Power cuts, simulated by SIGKILL at pseudo-random moments (100 trials each): the records database opens and
 //! holds every record that was reported committed; the active bundle is the old or the new
-//! one, complete.
+//! one, complete. And killed right after a PASS appears, the unit that passed has its record.
 
 #[path = "support/common.rs"]
 mod common;
 
-use common::{flashline, versioned};
+use common::{flashline, passed_device, shift_script, versioned};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -144,4 +144,55 @@ fn the_active_bundle_is_old_or_new_after_kills_during_import() {
     }
     // Both outcomes happen: some imports were cut off, some finished.
     assert!(outcomes.iter().all(|n| *n > 0), "{outcomes:?}");
+}
+
+#[test]
+fn every_pass_shown_has_its_record_when_killed_right_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("shift.toml");
+    std::fs::write(&script, shift_script(9)).unwrap();
+    let mut rng = Lcg(18);
+    let mut lost = Vec::new();
+    for trial in 0..20 {
+        let db = dir.path().join(format!("records-{trial}.db"));
+        let mut child = Command::new(BIN)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--sim", "--script", script.to_str().unwrap()])
+            .args(["--records", db.to_str().unwrap()])
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let kill_after = 1 + rng.next(4);
+        let mut shown = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(id) = passed_device(&line) {
+                shown.push(id);
+                if shown.len() as u64 == kill_after {
+                    break;
+                }
+            }
+        }
+        // SIGKILL: no destructor runs, as when the power goes.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!shown.is_empty(), "trial {trial}: no PASS shown at all");
+        let store = Records::open(&db).unwrap();
+        let recorded: Vec<String> = store
+            .list(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.device_id)
+            .collect();
+        if let Some(missing) = shown.iter().find(|id| !recorded.contains(id)) {
+            lost.push(format!("trial {trial}: {missing}"));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of 20 trials showed PASS for a unit without a record: {lost:?}",
+        lost.len()
+    );
 }

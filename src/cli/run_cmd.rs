@@ -16,7 +16,7 @@ use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
 use crate::runtime::script::{Action, Script};
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, Runtime, StickSetup};
+use crate::runtime::{DebouncedInputs, Driver, RunSummary, Runtime, StickSetup};
 use crate::sim::scheduler::VirtualScheduler;
 use crate::sim::Fault;
 
@@ -129,7 +129,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.json {
         super::print_json(&json!({ "units": summary.units }))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&summary))
+}
+
+/// A run fails when a unit's record could not be written by its end (the log holds the unit).
+pub fn exit_code(summary: &RunSummary) -> ExitCode {
+    if summary.unrecorded.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "E-RECORDS: {} unit(s) could not be recorded; each is in the log as `unit NOT recorded`",
+        summary.unrecorded.len()
+    );
+    ExitCode::FAILURE
 }
 
 /// The user part the simulated boards treat as test firmware: the bundle's own.
@@ -200,6 +212,13 @@ impl Driver for ScriptDriver {
     fn unit(&mut self, unit: &UnitRecord) {
         if self.print {
             print_unit(unit);
+            self.pending_frame = true;
+        }
+    }
+
+    fn record_held(&mut self, slot: &str, cause: &str) {
+        if self.print {
+            println!("slot {slot}  E-RECORDS  record not saved: {cause}");
             self.pending_frame = true;
         }
     }

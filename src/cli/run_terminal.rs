@@ -53,7 +53,7 @@ pub fn run(
     for u in &summary.units {
         print_unit(u);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::run_cmd::exit_code(&summary))
 }
 
 /// Raw mode on an alternate screen, restored however we leave.

@@ -105,7 +105,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
     if json {
         super::print_json(&serde_json::json!({ "units": summary.units }))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::run_cmd::exit_code(&summary))
 }
 
 fn open_inputs(config: &StationConfig) -> Result<StationInputs> {

@@ -74,6 +74,8 @@ operator_codes! {
     SwdLocked => "E-SWD-LOCKED",
     /// Writing over SWD failed.
     SwdFlash => "E-SWD-FLASH",
+    /// The unit's record could not be written (disk full, read-only): held, no new unit starts.
+    Records => "E-RECORDS",
 }
 
 /// As the OLED shows it (`"E-TEST"`), in `--json` and the records alike.

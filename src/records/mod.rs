@@ -5,4 +5,6 @@ mod writer;
 
 pub use export::{device_ids, to_csv};
 pub use store::{now_utc, Context, Filter, Record, Records, RecordsError};
-pub use writer::RecordWriter;
+pub use writer::{
+    log_unwritten, Closed, Committed, Pending, RecordWriter, Report, Store, UnitSink, RETRY_EVERY,
+};

@@ -92,12 +92,8 @@ impl Job {
             unit.outcome = Outcome::Pass;
         }
         unit.duration_ms = self.ms_since(started);
-        log::info!(
-            "slot {}: {} in {} ms",
-            unit.slot,
-            unit.outcome.as_str().to_uppercase(),
-            unit.duration_ms
-        );
+        // The verdict is the runtime's to say, once the record is committed.
+        log::debug!("slot {}: finished in {} ms", unit.slot, unit.duration_ms);
         let _ = self.messages.send(JobMsg::Done(self.slot, Box::new(unit)));
     }
 

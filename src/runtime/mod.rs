@@ -1,13 +1,15 @@
 //! The station service: one main loop for hardware, the interactive simulator and scripted
 //! runs alike. Each tick it samples the inputs, lets the station decide, starts or aborts slot
-//! jobs, collects their progress and verdicts, and redraws the display when it changed.
-//! Only the clock, the inputs, the boards and the driver differ between the three.
+//! jobs, collects their progress, shows each verdict once its record is committed
+//! (`verdicts`), and redraws the display when it changed. Only the clock, the inputs, the
+//! boards and the driver differ between the three.
 
 mod inputs;
 mod job;
 pub mod script;
 pub mod sim_world;
 mod stick;
+mod verdicts;
 
 pub use inputs::DebouncedInputs;
 pub use job::{Job, JobMsg, TestedBefore};
@@ -62,8 +64,10 @@ pub trait Driver {
     fn tick(&mut self, now: Duration, station: &mut Station) -> bool;
     /// Called when the picture changed.
     fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
-    /// Called with each finished unit.
+    /// Called with each finished unit, once its record is committed.
     fn unit(&mut self, _unit: &UnitRecord) {}
+    /// Called when a slot's record cannot be written (`E-RECORDS`), with the cause.
+    fn record_held(&mut self, _slot: &str, _cause: &str) {}
 }
 
 pub struct Runtime {
@@ -82,14 +86,17 @@ pub struct Runtime {
 }
 
 pub struct RunSummary {
+    /// The units whose verdicts were shown; with records, each has its record.
     pub units: Vec<UnitRecord>,
+    /// Units whose records could not be written by the end (logged whole): the run failed.
+    pub unrecorded: Vec<UnitRecord>,
 }
 
 impl Runtime {
     pub fn run(mut self, driver: &mut dyn Driver) -> RunSummary {
         let (tx, rx) = channel();
         let mut cancels: Vec<Option<Arc<AtomicBool>>> = vec![None; self.station.slot_names().len()];
-        let mut units = Vec::new();
+        let mut verdicts = verdicts::Verdicts::default();
         let mut last_frame: Option<Frame> = None;
         let mut display_retry_at = Duration::ZERO;
         let mut stopping = false;
@@ -118,7 +125,8 @@ impl Runtime {
                     self.execute(command, &mut cancels, &tx);
                 }
             }
-            self.collect(&rx, &mut cancels, &mut units, driver);
+            self.collect(&rx, &mut cancels, &mut verdicts, driver);
+            self.collect_records(&mut verdicts, driver);
             let ui = self.station.ui(now);
             let frame = frame_of(&ui);
             if last_frame.as_ref() != Some(&frame) {
@@ -129,9 +137,13 @@ impl Runtime {
             if stopping && !self.station.any_running() {
                 break;
             }
-            self.clock.sleep(self.tick);
+            self.wait_tick();
         }
-        RunSummary { units }
+        let unrecorded = self.close_records(&mut verdicts, driver);
+        RunSummary {
+            units: verdicts.units,
+            unrecorded,
+        }
     }
 
     fn execute(
@@ -207,7 +219,7 @@ impl Runtime {
         &mut self,
         rx: &Receiver<JobMsg>,
         cancels: &mut [Option<Arc<AtomicBool>>],
-        units: &mut Vec<UnitRecord>,
+        verdicts: &mut verdicts::Verdicts,
         driver: &mut dyn Driver,
     ) {
         for msg in rx.try_iter() {
@@ -215,13 +227,7 @@ impl Runtime {
                 JobMsg::Update(slot, update) => self.station.job_update(slot, update),
                 JobMsg::Done(slot, unit) => {
                     cancels[slot] = None;
-                    let unit = *unit;
-                    if let Some((writer, ctx)) = &self.records {
-                        writer.write(ctx.clone(), unit.clone());
-                    }
-                    self.station.job_done(slot, unit.verdict());
-                    driver.unit(&unit);
-                    units.push(unit);
+                    self.finished(slot, *unit, verdicts, driver);
                 }
             }
         }

@@ -71,3 +71,27 @@ pub fn units(out: &Output) -> Vec<serde_json::Value> {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     doc["units"].as_array().unwrap().clone()
 }
+
+/// A shift on two slots, A and B, a second apart: each gets a new board every 20 s.
+pub fn shift_script(units: u64) -> String {
+    let mut s = String::from("[[slot]]\nname = \"A\"\n[[slot]]\nname = \"B\"\n");
+    for unit in 0..units {
+        let slot = ["A", "B"][(unit % 2) as usize];
+        let at = unit / 2 * 20_000 + (unit % 2) * 1_000;
+        if unit >= 2 {
+            let out = at - 500;
+            s += &format!("[[event]]\nat_ms = {out}\naction = \"unseat\"\nslot = \"{slot}\"\n");
+        }
+        s += &format!("[[event]]\nat_ms = {at}\naction = \"seat\"\nslot = \"{slot}\"\n");
+    }
+    s
+}
+
+/// The device ID of a `slot A  PASS  e00f…  17.6 s` line of `run --sim --script`.
+pub fn passed_device(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["slot", _, "PASS", id, ..] => Some(id.to_string()),
+        _ => None,
+    }
+}

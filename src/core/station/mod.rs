@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 use super::debounce::ButtonEvent;
+use super::operator_code::OperatorCode;
 use super::ui::{BundleLabel, Counters, MenuView, Notice, Screen, SlotView, UiState};
 use slot::{Phase, Slot};
 
@@ -143,7 +144,7 @@ impl Station {
                     return vec![];
                 };
                 slot.present = true;
-                if !slot.is_running() {
+                if slot.is_free() {
                     slot.phase = Phase::Ready;
                     if self.options.auto_start {
                         return self.start(i, now);
@@ -159,8 +160,9 @@ impl Station {
                 match slot.phase {
                     // A running job finds the board gone by itself and ends in Fail.
                     Phase::Running { .. } => {}
-                    // A verdict stays on screen until the next board is seated.
-                    Phase::Done(_) => {}
+                    // A verdict stays on screen until the next board is seated; a
+                    // held record's slot stays held until the record is written.
+                    Phase::Done(_) | Phase::Saving { .. } | Phase::Held => {}
                     _ => slot.phase = Phase::Idle,
                 }
                 vec![]
@@ -203,6 +205,14 @@ impl Station {
     }
 
     fn start(&mut self, i: usize, now: Duration) -> Vec<Command> {
+        if self.slots.iter().any(|s| s.phase == Phase::Held) {
+            self.notify(
+                OperatorCode::Records.as_str(),
+                vec!["records cannot be".into(), "written: no new unit".into()],
+                now + Duration::from_secs(3),
+            );
+            return vec![];
+        }
         if self.bundle.is_none() {
             self.notify(
                 "NO BUNDLE",
@@ -228,6 +238,22 @@ impl Station {
         }
     }
 
+    /// The job finished; its verdict waits until its record is committed (`job_done`).
+    pub fn job_saving(&mut self, i: usize, now: Duration) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.phase = Phase::Saving { started: now };
+        }
+    }
+
+    /// The slot's record could not be written: it shows `E-RECORDS` and no slot starts a new
+    /// unit until the record is written (`job_done` then shows its verdict).
+    pub fn record_held(&mut self, i: usize) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.phase = Phase::Held;
+        }
+    }
+
+    /// The unit's verdict, shown and counted: its record is committed (or none is kept).
     pub fn job_done(&mut self, i: usize, verdict: Verdict) {
         let Some(slot) = self.slots.get_mut(i) else {
             return;

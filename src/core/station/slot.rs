@@ -1,7 +1,10 @@
-//! One fixture slot: Idle → Ready (seated) → Running → Done(PASS|FAIL) → (removed) → Idle.
+//! One fixture slot: Idle → Ready (seated) → Running → Saving → Done(PASS|FAIL) → (removed)
+//! → Idle. A verdict is shown only once its record is committed: the slot says it is saving
+//! until then, and shows `E-RECORDS` (Held) while the record cannot be written.
 
 use std::time::Duration;
 
+use crate::core::operator_code::OperatorCode;
 use crate::core::ui::SlotPhase;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,12 @@ pub(super) enum Phase {
         started: Duration,
         update: JobUpdate,
     },
+    /// The job is done; its record is being written. The verdict waits for the commit.
+    Saving {
+        started: Duration,
+    },
+    /// The record could not be written: the unit is kept and retried (`E-RECORDS`).
+    Held,
     Done(Verdict),
 }
 
@@ -62,12 +71,18 @@ impl Slot {
         }
     }
 
+    /// A unit is in progress: its job runs, or its record is being written.
     pub fn is_running(&self) -> bool {
-        matches!(self.phase, Phase::Running { .. })
+        matches!(self.phase, Phase::Running { .. } | Phase::Saving { .. })
     }
 
     pub fn is_startable(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Done(_))
+    }
+
+    /// A new board may take the slot: nothing runs there and no unit waits for its record.
+    pub fn is_free(&self) -> bool {
+        !self.is_running() && self.phase != Phase::Held
     }
 
     pub fn view(&self, now: Duration) -> SlotPhase {
@@ -79,6 +94,16 @@ impl Slot {
                 detail: update.detail.clone(),
                 percent: update.percent,
                 elapsed_s: now.saturating_sub(*started).as_secs() as u32,
+            },
+            Phase::Saving { started } => SlotPhase::Working {
+                stage: "SAVE".into(),
+                detail: "saving record".into(),
+                percent: 100,
+                elapsed_s: now.saturating_sub(*started).as_secs() as u32,
+            },
+            Phase::Held => SlotPhase::Fail {
+                code: OperatorCode::Records.as_str().into(),
+                reason: "record not saved".into(),
             },
             Phase::Done(Verdict::Pass {
                 device_id,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::ui::SlotPhase;
 
 fn s(secs: u64) -> Duration {
     Duration::from_secs(secs)
@@ -126,4 +127,68 @@ fn an_expired_message_does_not_swallow_the_next_press() {
     st.notify("IMPORTED", vec![], s(4));
     st.handle(Input::Func(ButtonEvent::Short), s(10));
     assert_eq!(st.ui(s(10)).screen, Screen::Counters);
+}
+
+fn pass() -> Verdict {
+    Verdict::Pass {
+        device_id: "e00fce68f93275e93fc1f8f3".into(),
+        duration: s(17),
+    }
+}
+
+#[test]
+fn a_verdict_waits_for_its_record_and_the_slot_says_it_is_saving() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.job_saving(0, s(17));
+    assert!(matches!(
+        &st.ui(s(18)).slots[0].phase,
+        SlotPhase::Working { stage, .. } if stage == "SAVE"
+    ));
+    assert_eq!(st.ui(s(18)).counters.pass, 0, "counted once recorded");
+    assert!(st.any_running(), "a script does not end mid-save");
+    st.handle(Input::Removed(0), s(18));
+    assert!(
+        st.handle(Input::Seated(0), s(18)).is_empty(),
+        "the slot's last unit is not recorded yet"
+    );
+    st.job_done(0, pass());
+    assert!(matches!(
+        st.ui(s(19)).slots[0].phase,
+        SlotPhase::Pass { .. }
+    ));
+    assert_eq!(st.ui(s(19)).counters.pass, 1);
+}
+
+#[test]
+fn a_held_record_shows_e_records_and_no_slot_starts_until_it_is_written() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.job_saving(0, s(17));
+    st.record_held(0);
+    let held = SlotPhase::Fail {
+        code: "E-RECORDS".into(),
+        reason: "record not saved".into(),
+    };
+    assert_eq!(st.ui(s(18)).slots[0].phase, held);
+    assert!(!st.any_running());
+    assert!(
+        st.handle(Input::Seated(1), s(20)).is_empty(),
+        "the other slot does not start either"
+    );
+    assert_eq!(st.ui(s(20)).notice.unwrap().title, "E-RECORDS");
+    assert!(st.handle(Input::Start, s(21)).is_empty());
+    st.handle(Input::Removed(0), s(22));
+    assert_eq!(st.ui(s(22)).slots[0].phase, held, "held until written");
+
+    st.job_done(0, pass());
+    assert!(matches!(
+        st.ui(s(30)).slots[0].phase,
+        SlotPhase::Pass { .. }
+    ));
+    assert_eq!(
+        st.handle(Input::Start, s(31)),
+        vec![Command::StartJob(1)],
+        "B, seated during the hold, starts"
+    );
 }
