@@ -183,17 +183,10 @@ fn stations_opening_one_new_database_at_once_all_start_and_share_one_schema() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let versions: Vec<i64> = conn
-            .prepare("SELECT version FROM schema_version ORDER BY version")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let store = flashline::records::Records::open(&db).unwrap();
+        let versions = store.schema_versions().unwrap();
         let once: Vec<i64> = (1..=versions.len() as i64).collect();
         assert_eq!(versions, once, "each schema upgrade applied once");
-        let store = flashline::records::Records::open(&db).unwrap();
         assert_eq!(store.list(&Default::default()).unwrap().len(), 6);
         let out = flashline(&["records", "list", "--records", db.to_str().unwrap()]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("6 record(s)"));

@@ -1,5 +1,7 @@
 //! Unit records: every unit that was on a fixture, pass or fail, with its measurements.
 mod export;
+#[cfg(test)]
+pub(crate) mod flaky_store;
 mod store;
 mod writer;
 

@@ -294,6 +294,16 @@ impl Records {
         Ok(matches!(last, Some(Some(_))))
     }
 
+    /// The schema upgrades applied to this database, in order (each once: 1, 2, …).
+    pub fn schema_versions(&self) -> Result<Vec<i64>, RecordsError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     pub fn integrity_ok(&self) -> Result<bool, RecordsError> {
         let result: Option<String> = self
             .conn
@@ -451,14 +461,7 @@ mod tests {
             for o in openers {
                 o.join().unwrap().unwrap();
             }
-            let conn = Connection::open(&path).unwrap();
-            let versions: Vec<i64> = conn
-                .prepare("SELECT version FROM schema_version ORDER BY version")
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+            let versions = Records::open(&path).unwrap().schema_versions().unwrap();
             let all: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
             assert_eq!(versions, all, "each migration once");
         }

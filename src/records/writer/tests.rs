@@ -3,34 +3,8 @@
 
 use super::*;
 use crate::core::unit::Outcome;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::records::flaky_store::FlakyStore;
 use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct FlakyStore {
-    failing: Arc<AtomicBool>,
-    rows: Arc<Mutex<Vec<String>>>,
-}
-
-impl Store for FlakyStore {
-    fn insert(&mut self, _: &Context, _: &str, unit: &UnitRecord) -> Result<i64, RecordsError> {
-        if unit.slot == "panic" {
-            panic!("a store that breaks");
-        }
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(RecordsError {
-                path: "flaky.db".into(),
-                cause: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                    Some("database or disk is full".into()),
-                ),
-            });
-        }
-        let mut rows = self.rows.lock().unwrap();
-        rows.push(unit.device_id.clone().unwrap_or_default());
-        Ok(rows.len() as i64)
-    }
-}
 
 fn unit(device: &str) -> UnitRecord {
     UnitRecord {
@@ -58,7 +32,7 @@ fn next_report(w: &mut RecordWriter, now: Duration) -> Report {
 #[test]
 fn a_held_record_is_written_once_the_store_works_again_and_only_then_committed() {
     let store = FlakyStore::default();
-    store.failing.store(true, Ordering::SeqCst);
+    store.set_failing(true);
     let mut w = RecordWriter::with_store("flaky.db".into(), Box::new(store.clone()));
     w.submit(0, Context::default(), unit("first"));
     assert!(w.saving());
@@ -86,7 +60,7 @@ fn a_held_record_is_written_once_the_store_works_again_and_only_then_committed()
     let r = next_report(&mut w, secs(6));
     assert_eq!(r.held, vec![0, 1]);
 
-    store.failing.store(false, Ordering::SeqCst);
+    store.set_failing(false);
     assert!(
         w.poll(secs(10)).is_empty(),
         "5 s after the last try, not yet"
@@ -113,13 +87,13 @@ fn a_held_record_is_written_once_the_store_works_again_and_only_then_committed()
     assert!(!w.holding() && !w.saving());
     let closed = w.close();
     assert!(closed.unwritten.is_empty());
-    assert_eq!(*store.rows.lock().unwrap(), vec!["first", "second"]);
+    assert_eq!(store.rows(), vec![unit("first"), unit("second")]);
 }
 
 #[test]
 fn closing_tries_once_more_and_returns_what_could_not_be_written() {
     let store = FlakyStore::default();
-    store.failing.store(true, Ordering::SeqCst);
+    store.set_failing(true);
     let mut w = RecordWriter::with_store("flaky.db".into(), Box::new(store.clone()));
     w.submit(0, Context::default(), unit("kept"));
     next_report(&mut w, secs(0));
@@ -132,11 +106,11 @@ fn closing_tries_once_more_and_returns_what_could_not_be_written() {
     let mut w = RecordWriter::with_store("flaky.db".into(), Box::new(store.clone()));
     w.submit(0, Context::default(), unit("late"));
     next_report(&mut w, secs(0));
-    store.failing.store(false, Ordering::SeqCst);
+    store.set_failing(false);
     let closed = w.close();
     assert_eq!(closed.committed.len(), 1);
     assert!(closed.unwritten.is_empty());
-    assert_eq!(*store.rows.lock().unwrap(), vec!["late"]);
+    assert_eq!(store.rows(), vec![unit("late")]);
 }
 
 #[test]
@@ -177,7 +151,7 @@ impl UnitSink for Sink {
 #[test]
 fn sinks_get_each_unit_after_its_commit_and_fail_alone() {
     let store = FlakyStore::default();
-    store.failing.store(true, Ordering::SeqCst);
+    store.set_failing(true);
     let mut w = RecordWriter::with_store("flaky.db".into(), Box::new(store.clone()));
     let seen = Arc::new(Mutex::new(Vec::new()));
     for (name, fails) in [("labels", true), ("replica", false)] {
@@ -187,7 +161,7 @@ fn sinks_get_each_unit_after_its_commit_and_fail_alone() {
     w.submit(0, Context::default(), unit("u1"));
     next_report(&mut w, secs(0));
     assert!(seen.lock().unwrap().is_empty(), "nothing before the commit");
-    store.failing.store(false, Ordering::SeqCst);
+    store.set_failing(false);
     w.poll(secs(5));
     let r = next_report(&mut w, secs(5));
     assert_eq!(

@@ -2,43 +2,19 @@
 //! whose record cannot be written holds its slot at E-RECORDS and keeps every slot from
 //! starting, and once the store works again the held record is written and its PASS shown.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::core::bundle::Bundle;
 use crate::core::module::ModuleFunction;
 use crate::core::station::{Station, StationOptions};
 use crate::core::ui::{Frame, SlotPhase, UiState};
-use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
-use crate::records::{Context, RecordWriter, RecordsError, Store};
+use crate::records::flaky_store::FlakyStore;
+use crate::records::{Context, RecordWriter};
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
 use crate::runtime::{DebouncedInputs, Driver, Runtime};
 use crate::sim::scheduler::VirtualScheduler;
-
-#[derive(Clone, Default)]
-struct FlakyStore {
-    failing: Arc<AtomicBool>,
-    rows: Arc<Mutex<Vec<String>>>,
-}
-
-impl Store for FlakyStore {
-    fn insert(&mut self, _: &Context, _: &str, unit: &UnitRecord) -> Result<i64, RecordsError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(RecordsError {
-                path: "flaky.db".into(),
-                cause: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                    Some("database or disk is full".into()),
-                ),
-            });
-        }
-        let mut rows = self.rows.lock().unwrap();
-        rows.push(unit.slot.clone());
-        Ok(rows.len() as i64)
-    }
-}
 
 fn s(secs: u64) -> Duration {
     Duration::from_secs(secs)
@@ -64,7 +40,7 @@ impl Driver for Shift {
             match self.step {
                 0 => self.world.seat(0),
                 1 => self.world.seat(1),
-                2 => self.store.failing.store(false, Ordering::SeqCst),
+                2 => self.store.set_failing(false),
                 3 => self.world.unseat(0),
                 _ => self
                     .world
@@ -96,7 +72,7 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
     ];
     let world = SimWorld::new(clock.clone(), slots).with_test_firmware(firmware);
     let store = FlakyStore::default();
-    store.failing.store(true, Ordering::SeqCst);
+    store.set_failing(true);
     let writer = RecordWriter::with_store("flaky.db".into(), Box::new(store.clone()));
     let label = crate::core::ui::BundleLabel {
         name: bundle.name.clone(),
@@ -130,31 +106,23 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
     };
     let summary = runtime.run(&mut shift);
 
-    let phase = |ui: &UiState, slot: usize| ui.slots[slot].phase.clone();
-    let held_at = shift
-        .seen
-        .iter()
-        .find(|(_, ui)| matches!(phase(ui, 0), SlotPhase::Fail { code, .. } if code == "E-RECORDS"))
-        .map(|(t, _)| *t)
-        .expect("slot A showed E-RECORDS");
+    // When the screen first showed slot `slot` in a phase that `is`.
+    let first = |slot: usize, is: &dyn Fn(&SlotPhase) -> bool| {
+        let seen = shift.seen.iter().find(|(_, ui)| is(&ui.slots[slot].phase));
+        seen.map(|(t, _)| *t)
+    };
+    let held = |p: &SlotPhase| matches!(p, SlotPhase::Fail { code, .. } if code == "E-RECORDS");
+    let held_at = first(0, &held).expect("slot A showed E-RECORDS");
     assert!(held_at < s(20), "A finished at about 17.6 s: {held_at:?}");
-    let pass_at = shift
-        .seen
-        .iter()
-        .find(|(_, ui)| matches!(phase(ui, 0), SlotPhase::Pass { .. }))
-        .map(|(t, _)| *t)
-        .expect("A's PASS once its record is written");
-    // The first PASS on screen came after the store worked again, and A's record is first.
+    let pass_at = first(0, &|p| matches!(p, SlotPhase::Pass { .. }));
+    let pass_at = pass_at.expect("A's PASS once its record is written");
     assert!(
         (s(30)..=s(36)).contains(&pass_at),
-        "retried within 5 s: {pass_at:?}"
+        "the first PASS on screen comes after the store works again, retried within 5 s: \
+         {pass_at:?}"
     );
-    let b_started = shift
-        .seen
-        .iter()
-        .find(|(_, ui)| matches!(phase(ui, 1), SlotPhase::Working { .. }))
-        .map(|(t, _)| *t)
-        .expect("B starts after the hold");
+    let b_started = first(1, &|p| matches!(p, SlotPhase::Working { .. }));
+    let b_started = b_started.expect("B starts after the hold");
     assert!(
         b_started >= s(40),
         "B seated at 20 s waited for START: {b_started:?}"
@@ -168,5 +136,6 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
     let slots: Vec<&str> = summary.units.iter().map(|u| u.slot.as_str()).collect();
     assert_eq!(slots, vec!["A", "B"]);
     assert!(summary.unrecorded.is_empty());
-    assert_eq!(*store.rows.lock().unwrap(), vec!["A", "B"]);
+    let rows: Vec<String> = store.rows().into_iter().map(|u| u.slot).collect();
+    assert_eq!(rows, vec!["A", "B"]);
 }
