@@ -8,11 +8,14 @@ pub mod debounce;
 pub mod dfu;
 pub mod event;
 pub mod flash;
-pub mod flash_map;
 pub mod image;
 pub mod module;
 pub mod operator_code;
 pub mod plan;
 pub mod station;
+pub mod target;
 pub mod ui;
 pub mod unit;
+
+/// The flash map moved to `target::flash_map`; this path stays for existing callers.
+pub use target::flash_map;

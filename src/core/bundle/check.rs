@@ -1,211 +1,360 @@
-//! The rules a bundle must satisfy before it is locked or loaded.
+//! The rules a bundle must satisfy before it is locked or loaded, all applied, every problem
+//! reported. The bundle's Device OS is chosen here, once, from its system part; each module is
+//! checked against the flash map of that version.
 
-use std::fmt;
 use std::path::Path;
 
-use super::{read_file, BundleError, BundleManifest, BundleModule};
-use crate::core::flash_map;
+use super::assets::{load_asset, BundleAsset};
+use super::{read_file, BundleError, BundleManifest, BundleModule, BundleProblem};
 use crate::core::module::{Dependency, Module, ModuleFunction, Platform};
+use crate::core::plan::Route;
+use crate::core::target::flash_map::{hex, overlaps, shared_page};
+use crate::core::target::{DeviceOs, FlashMap};
 
-/// One reason a bundle is refused; `bundle lock` and `bundle verify` list them all.
+/// A dependency the bundle does not carry because the board owns it: NCP firmware lives on
+/// the coprocessor (the Tracker's system part needs ncp-firmware#0 ≥ 7, which no bundle
+/// holds). The board is checked for it before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BundleProblem {
-    UnknownPlatform(String),
-    WrongPlatform {
-        file: String,
-        module: String,
-        bundle: String,
-    },
-    Duplicate {
-        function: ModuleFunction,
-        index: u8,
-        first: String,
-        second: String,
-    },
-    UnmetDependency {
-        file: String,
-        needs: Dependency,
-        found: Option<u16>,
-    },
-    Placement {
-        file: String,
-        reason: String,
-    },
-    Overlap {
-        first: String,
-        second: String,
-    },
-    FinalNotUserPart {
-        file: String,
-        function: ModuleFunction,
-    },
-    ManifestChanged,
-    Changed(String),
-    Missing(String),
-    NotInLock(String),
-    Unreadable(String, String),
+pub struct DeviceDependency {
+    pub needed_by: String,
+    pub needs: Dependency,
 }
 
-impl fmt::Display for BundleProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use BundleProblem::*;
-        match self {
-            UnknownPlatform(p) => write!(
-                f,
-                "platform `{p}` is unknown (known: {})",
-                Platform::names().join(", ")
-            ),
-            WrongPlatform {
-                file,
-                module,
-                bundle,
-            } => {
-                write!(
-                    f,
-                    "{file}: module is for {module}, the bundle is for {bundle}"
-                )
-            }
-            Duplicate {
-                function,
-                index,
-                first,
-                second,
-            } => {
-                write!(f, "{first} and {second} are both {function}#{index}")
-            }
-            UnmetDependency {
-                file,
-                needs,
-                found: None,
-            } => {
-                write!(f, "{file} needs {needs}, which the bundle does not contain")
-            }
-            UnmetDependency {
-                file,
-                needs,
-                found: Some(v),
-            } => {
-                write!(f, "{file} needs {needs}, the bundle has version {v}")
-            }
-            Placement { file, reason } => write!(f, "{file}: {reason}"),
-            Overlap { first, second } => write!(f, "{first} and {second} overlap in flash"),
-            FinalNotUserPart { file, function } => {
-                write!(f, "final_firmware {file} is a {function}, not a user-part")
-            }
-            ManifestChanged => write!(f, "bundle.toml changed since it was locked"),
-            Changed(file) => write!(f, "{file}: changed since it was locked (SHA-256 differs)"),
-            Missing(file) => write!(f, "{file}: missing"),
-            NotInLock(file) => write!(f, "{file}: not in the lock"),
-            Unreadable(file, why) => write!(f, "{file}: {why}"),
-        }
-    }
+/// Something the board must be for the bundle, that lock cannot see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRequirement {
+    pub file: String,
+    pub what: &'static str,
+    pub why: String,
 }
+
+/// A protected bootloader makes the board a Protected Device: Device OS refuses local
+/// updates of what is not protected (ota_flash_hal.cpp:579-588), and the bootloader closes
+/// SWD (hw_config.c:111-120 @ v6.2.0). particle-cli writes one only to a protected board.
+pub const PROTECTED_DEVICE: &str = "protected-device";
+const PROTECTED_MINIMUM: DeviceOs = DeviceOs(6101);
 
 pub(super) struct Checked {
     pub platform: Platform,
+    pub device_os: DeviceOs,
+    pub flash_map: &'static FlashMap,
     pub modules: Vec<BundleModule>,
     pub final_firmware: Option<BundleModule>,
+    pub assets: Vec<BundleAsset>,
+    pub device_dependencies: Vec<DeviceDependency>,
+    pub requirements: Vec<BoardRequirement>,
 }
 
-fn load_module(dir: &Path, file: &str) -> Result<BundleModule, BundleError> {
-    let path = dir.join(file);
-    let bytes = read_file(&path)?;
-    let module_err = |source| BundleError::Module {
-        path: path.clone(),
-        source,
+fn load_module(dir: &Path, file: &str) -> Result<BundleModule, BundleProblem> {
+    let unloadable = |reason: String| BundleProblem::Unloadable {
+        file: file.to_string(),
+        reason,
     };
-    let module = Module::parse(bytes).map_err(module_err)?;
-    module.check_integrity().map_err(module_err)?;
+    let bytes = read_file(&dir.join(file)).map_err(|e| unloadable(e.to_string()))?;
+    let module = Module::parse(bytes).map_err(|e| unloadable(e.to_string()))?;
+    module
+        .check_integrity()
+        .map_err(|e| unloadable(e.to_string()))?;
     Ok(BundleModule {
         file: file.to_string(),
         module,
     })
 }
 
-/// Parses every module the manifest names and applies every rule, reporting all problems.
-pub(super) fn checked(dir: &Path, manifest: &BundleManifest) -> Result<Checked, BundleError> {
-    let invalid = |problems| BundleError::Invalid {
-        dir: dir.to_path_buf(),
-        problems,
-    };
-    let platform = Platform::by_name(&manifest.platform).ok_or_else(|| {
-        invalid(vec![BundleProblem::UnknownPlatform(
-            manifest.platform.clone(),
-        )])
-    })?;
-    let modules = manifest
-        .modules
-        .iter()
-        .map(|f| load_module(dir, f))
-        .collect::<Result<Vec<_>, _>>()?;
-    let final_firmware = manifest
-        .final_firmware
-        .as_deref()
-        .map(|f| load_module(dir, f))
-        .transpose()?;
+/// The modules a file holds: its parts when combined, else itself.
+fn modules_in(m: &Module) -> Vec<&Module> {
+    m.combined_parts()
+        .map_or_else(|| vec![m], |parts| parts.iter().collect())
+}
 
+/// The bundle's Device OS: its system part's version; without one, the newest system part any
+/// module needs (that dependency is then unmet anyway); without either, the oldest map.
+pub(super) fn device_os_of<'a>(modules: impl Iterator<Item = &'a Module> + Clone) -> DeviceOs {
+    let all = modules.flat_map(modules_in);
+    let system = all
+        .clone()
+        .filter(|m| (m.function(), m.index()) == (ModuleFunction::SystemPart, 1))
+        .map(Module::version)
+        .max();
+    let needed = all
+        .flat_map(|m| m.prefix.dependencies.iter())
+        .filter(|d| d.function == ModuleFunction::SystemPart)
+        .map(|d| d.version)
+        .max();
+    DeviceOs(system.or(needed).unwrap_or(0))
+}
+
+/// Parses every file the manifest names and applies every rule, reporting all problems.
+pub(super) fn checked(dir: &Path, manifest: &BundleManifest) -> Result<Checked, BundleError> {
     let mut problems = Vec::new();
-    let all = modules.iter().chain(final_firmware.as_ref());
-    for m in all.clone() {
-        if m.module.platform.id != platform.id {
-            problems.push(BundleProblem::WrongPlatform {
-                file: m.file.clone(),
-                module: m.module.platform.name.to_string(),
-                bundle: platform.name.to_string(),
-            });
+    let Some(platform) = Platform::by_name(&manifest.platform) else {
+        return Err(BundleError::invalid(
+            dir,
+            vec![BundleProblem::UnknownPlatform(manifest.platform.clone())],
+            None,
+        ));
+    };
+    if !platform.is_nrf52840() {
+        problems.push(BundleProblem::NoFlashMap {
+            platform: platform.name.into(),
+            family: platform.family.name(),
+        });
+    }
+    let mut load = |file: &str| load_module(dir, file).map_err(|p| problems.push(p)).ok();
+    let modules: Vec<BundleModule> = manifest.modules.iter().filter_map(|f| load(f)).collect();
+    let final_firmware = manifest.final_firmware.as_deref().and_then(load);
+    let assets: Vec<BundleAsset> = manifest
+        .assets
+        .iter()
+        .filter_map(|f| load_asset(dir, f).map_err(|p| problems.push(p)).ok())
+        .collect();
+    let device_os = device_os_of(modules.iter().map(|m| &m.module));
+    let flash_map = FlashMap::for_version(device_os);
+    let mut rules = Rules {
+        platform,
+        device_os,
+        flash_map,
+        problems,
+        device_dependencies: Vec::new(),
+        requirements: Vec::new(),
+    };
+    rules.each_module(&modules, final_firmware.as_ref());
+    rules.flash_pages(&modules, final_firmware.as_ref());
+    rules.user_part_slots(&modules, final_firmware.as_ref());
+    rules.assets(&modules, final_firmware.as_ref(), &assets);
+    if !rules.problems.is_empty() {
+        let about_flash = rules.problems.iter().any(|p| {
+            matches!(
+                p,
+                BundleProblem::Placement { .. } | BundleProblem::SharedPage { .. }
+            )
+        });
+        let hint = about_flash.then(|| flash_map.describe());
+        return Err(BundleError::invalid(dir, rules.problems, hint));
+    }
+    Ok(Checked {
+        platform,
+        device_os,
+        flash_map,
+        modules,
+        final_firmware,
+        assets,
+        device_dependencies: rules.device_dependencies,
+        requirements: rules.requirements,
+    })
+}
+
+struct Rules {
+    platform: Platform,
+    device_os: DeviceOs,
+    flash_map: &'static FlashMap,
+    problems: Vec<BundleProblem>,
+    device_dependencies: Vec<DeviceDependency>,
+    requirements: Vec<BoardRequirement>,
+}
+
+impl Rules {
+    /// Platform, route, region, dependencies, protection: one module at a time.
+    fn each_module(&mut self, modules: &[BundleModule], final_firmware: Option<&BundleModule>) {
+        let carried: Vec<&Module> = modules.iter().flat_map(|m| modules_in(&m.module)).collect();
+        for m in modules.iter().chain(final_firmware) {
+            let file = &m.file;
+            if m.module.function() == ModuleFunction::Asset {
+                self.problems
+                    .push(BundleProblem::AssetInModules(file.clone()));
+                continue;
+            }
+            for part in modules_in(&m.module) {
+                if part.platform.id != self.platform.id && part.platform != Platform::ANY {
+                    self.problems.push(BundleProblem::WrongPlatform {
+                        file: file.clone(),
+                        module: part.platform.name.to_string(),
+                        bundle: self.platform.name.to_string(),
+                    });
+                }
+                if let Some(reason) = self.flash_map.placement_problem(part) {
+                    self.problems.push(BundleProblem::Placement {
+                        file: file.clone(),
+                        reason,
+                    });
+                }
+                self.dependencies(file, part, &carried);
+                if part.is_protected() {
+                    self.protected(file);
+                }
+            }
+            if let Err(reason) = Route::check(&m.module, &self.platform) {
+                self.problems.push(BundleProblem::NoRoute {
+                    file: file.clone(),
+                    reason,
+                });
+            }
         }
-        if let Some(reason) = flash_map::placement_problem(&m.module) {
-            problems.push(BundleProblem::Placement {
-                file: m.file.clone(),
-                reason,
-            });
+        if let Some(f) = final_firmware {
+            if f.module.function() != ModuleFunction::UserPart {
+                self.problems.push(BundleProblem::FinalNotUserPart {
+                    file: f.file.clone(),
+                    function: f.module.function(),
+                });
+            }
         }
-        for needs in &m.module.prefix.dependencies {
-            let found = modules
+        for (i, a) in carried.iter().enumerate() {
+            for b in &carried[i + 1..] {
+                if (a.function(), a.index()) == (b.function(), b.index()) {
+                    let file_of = |x: &Module| file_holding(modules, x);
+                    self.problems.push(BundleProblem::Duplicate {
+                        function: a.function(),
+                        index: a.index(),
+                        first: file_of(a),
+                        second: file_of(b),
+                    });
+                }
+            }
+        }
+    }
+
+    fn dependencies(&mut self, file: &str, m: &Module, carried: &[&Module]) {
+        for needs in &m.prefix.dependencies {
+            let found = carried
                 .iter()
-                .find(|o| o.module.function() == needs.function && o.module.index() == needs.index)
-                .map(|o| o.module.version());
-            if found.is_none_or(|v| v < needs.version) {
-                problems.push(BundleProblem::UnmetDependency {
-                    file: m.file.clone(),
+                .find(|o| o.function() == needs.function && o.index() == needs.index)
+                .map(|o| o.version());
+            match found {
+                Some(v) if v >= needs.version => {}
+                // The coprocessor's firmware is the board's, not the bundle's.
+                None if needs.function == ModuleFunction::NcpFirmware => {
+                    self.device_dependencies.push(DeviceDependency {
+                        needed_by: file.to_string(),
+                        needs: *needs,
+                    })
+                }
+                found => self.problems.push(BundleProblem::UnmetDependency {
+                    file: file.to_string(),
                     needs: *needs,
                     found,
-                });
+                }),
             }
         }
     }
-    for (i, a) in modules.iter().enumerate() {
-        for b in &modules[i + 1..] {
-            if (a.module.function(), a.module.index()) == (b.module.function(), b.module.index()) {
-                problems.push(BundleProblem::Duplicate {
-                    function: a.module.function(),
-                    index: a.module.index(),
-                    first: a.file.clone(),
-                    second: b.file.clone(),
+
+    fn protected(&mut self, file: &str) {
+        if self.device_os < PROTECTED_MINIMUM {
+            self.problems
+                .push(BundleProblem::ProtectedNeedsNewerDeviceOs {
+                    file: file.to_string(),
+                    device_os: self.device_os.to_string(),
                 });
-            } else if flash_map::modules_overlap(&a.module, &b.module) {
-                problems.push(BundleProblem::Overlap {
-                    first: a.file.clone(),
-                    second: b.file.clone(),
-                });
+        }
+        self.requirements.push(BoardRequirement {
+            file: file.to_string(),
+            what: PROTECTED_DEVICE,
+            why: "a protected bootloader is for a board in Device Protection: on an open board it \
+                  would close SWD and refuse later local updates of unprotected modules"
+                .into(),
+        });
+    }
+
+    /// Every module, the final firmware too, owns the 4 KiB pages it touches once installed;
+    /// no two may share one. Two of one slot are a duplicate (reported apart) or the final
+    /// firmware taking its own slot's place.
+    fn flash_pages(&mut self, modules: &[BundleModule], final_firmware: Option<&BundleModule>) {
+        let owners: Vec<(&str, &Module)> = modules
+            .iter()
+            .chain(final_firmware)
+            .flat_map(|m| {
+                modules_in(&m.module)
+                    .into_iter()
+                    .map(|p| (m.file.as_str(), p))
+            })
+            .collect();
+        for (i, (file_a, a)) in owners.iter().enumerate() {
+            for (file_b, b) in &owners[i + 1..] {
+                let (Some(ra), Some(rb)) = (a.footprint(), b.footprint()) else {
+                    continue;
+                };
+                if (a.function(), a.index()) == (b.function(), b.index()) {
+                    continue;
+                }
+                if let Some(page) = shared_page(&ra, &rb) {
+                    self.problems.push(BundleProblem::SharedPage {
+                        first: format!("{file_a} ({} {})", a.slot_label(), hex(&ra)),
+                        second: format!("{file_b} ({} {})", b.slot_label(), hex(&rb)),
+                        page,
+                        overlap: overlaps(&ra, &rb),
+                    });
+                }
             }
         }
     }
-    if let Some(f) = &final_firmware {
-        if f.module.function() != ModuleFunction::UserPart {
-            problems.push(BundleProblem::FinalNotUserPart {
-                file: f.file.clone(),
-                function: f.module.function(),
+
+    /// On a map with the compat slot, an application there wins over user-part#2.
+    fn user_part_slots(&mut self, modules: &[BundleModule], final_firmware: Option<&BundleModule>) {
+        let Some(compat) = self.flash_map.user_part_compat else {
+            return;
+        };
+        let slot = |index: u8| {
+            move |m: &&BundleModule| {
+                (m.module.function(), m.module.index()) == (ModuleFunction::UserPart, index)
+            }
+        };
+        let old = modules.iter().find(slot(compat.index));
+        let new = modules
+            .iter()
+            .chain(final_firmware)
+            .find(slot(self.flash_map.user_part.index));
+        if let (Some(old), Some(new)) = (old, new) {
+            self.problems.push(BundleProblem::CompatWins {
+                compat: old.file.clone(),
+                app: new.file.clone(),
             });
         }
     }
-    if problems.is_empty() {
-        Ok(Checked {
-            platform,
-            modules,
-            final_firmware,
-        })
-    } else {
-        Err(invalid(problems))
+
+    /// Each asset dependency met by an asset of the bundle with the same name and contents;
+    /// each asset needed by some module.
+    fn assets(
+        &mut self,
+        modules: &[BundleModule],
+        final_firmware: Option<&BundleModule>,
+        assets: &[BundleAsset],
+    ) {
+        let mut used = vec![false; assets.len()];
+        for m in modules.iter().chain(final_firmware) {
+            for part in modules_in(&m.module) {
+                for dep in part.asset_dependencies() {
+                    let Some(i) = assets.iter().position(|a| a.name == dep.name) else {
+                        self.problems.push(BundleProblem::MissingAsset {
+                            file: m.file.clone(),
+                            name: dep.name.clone(),
+                            hash: hex::encode(&dep.hash),
+                        });
+                        continue;
+                    };
+                    used[i] = true;
+                    if assets[i].content_sha256.as_slice() != dep.hash.as_slice() {
+                        self.problems.push(BundleProblem::AssetMismatch {
+                            file: m.file.clone(),
+                            name: dep.name.clone(),
+                            needs: hex::encode(&dep.hash),
+                            asset_file: assets[i].file.clone(),
+                            has: hex::encode(assets[i].content_sha256),
+                        });
+                    }
+                }
+            }
+        }
+        for (asset, used) in assets.iter().zip(used) {
+            if !used {
+                self.problems
+                    .push(BundleProblem::UnusedAsset(asset.file.clone()));
+            }
+        }
     }
+}
+
+fn file_holding(modules: &[BundleModule], part: &Module) -> String {
+    modules
+        .iter()
+        .find(|m| modules_in(&m.module).iter().any(|p| std::ptr::eq(*p, part)))
+        .map_or_else(|| part.label(), |m| m.file.clone())
 }

@@ -25,6 +25,61 @@ pub struct BundleLock {
     pub tests: Option<LockedFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mbr: Option<LockedFile>,
+    /// The bundle's Device OS (its system part's module version) and the flash map row its
+    /// modules were checked against. Absent in locks written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_os: Option<LockedDeviceOs>,
+    #[serde(default, rename = "asset", skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<LockedAsset>,
+    /// What the bundle needs the board to have already (NCP firmware on its coprocessor).
+    #[serde(
+        default,
+        rename = "device_dependency",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub device_dependencies: Vec<LockedDependency>,
+    /// What the board must be (a protected bootloader needs a Protected Device).
+    #[serde(
+        default,
+        rename = "board_requirement",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub board_requirements: Vec<LockedRequirement>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedDeviceOs {
+    pub version: String,
+    pub module_version: u16,
+    pub flash_map: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedAsset {
+    pub file: String,
+    pub sha256: String,
+    /// The name and content hash applications know it by.
+    pub name: String,
+    pub content_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedDependency {
+    pub needed_by: String,
+    pub function: String,
+    pub index: u8,
+    pub version: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedRequirement {
+    pub file: String,
+    pub what: String,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -38,6 +93,11 @@ pub struct LockedModule {
     pub version: u16,
     /// Hex, for people reading the lock; the module's own prefix is what flashing uses.
     pub address: String,
+    /// How it reaches the board (`dfu`, `control`) and its form, for people reading the lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,6 +152,11 @@ impl BundleLock {
                     .iter()
                     .chain(self.mbr.as_ref())
                     .map(|t| (t.file.as_str(), t.sha256.as_str())),
+            )
+            .chain(
+                self.assets
+                    .iter()
+                    .map(|a| (a.file.as_str(), a.sha256.as_str())),
             )
     }
 }

@@ -22,6 +22,10 @@ pub struct BundleManifest {
     /// board has none, and no Particle module carries it).
     #[serde(default)]
     pub mbr: Option<String>,
+    /// The assets an application depends on (Device OS ≥ 5.5), as particle-cli's app+assets
+    /// bundle holds them: raw files (named as the application names them) or asset modules.
+    #[serde(default)]
+    pub assets: Vec<String>,
 }
 
 impl BundleManifest {
@@ -61,6 +65,7 @@ impl BundleManifest {
             .chain(self.tests.as_deref())
             .chain(self.final_firmware.as_deref())
             .chain(self.mbr.as_deref())
+            .chain(self.assets.iter().map(String::as_str))
     }
 }
 

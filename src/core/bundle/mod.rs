@@ -1,23 +1,32 @@
 //! Locked bundles: `bundle.toml` (what the user wants) + `bundle.lock` (what was pinned)
 //! → a checked [`Bundle`]. Past `Bundle::load`, code never re-checks a bundle.
 
+mod assets;
 mod check;
 mod lock;
 mod manifest;
 mod mbr;
+mod problem;
 #[cfg(test)]
 mod tests;
 
-pub use check::BundleProblem;
-pub use lock::{BundleLock, LockedFile, LockedModule, LOCK_FILE};
+pub use assets::BundleAsset;
+pub use check::{BoardRequirement, DeviceDependency, PROTECTED_DEVICE};
+pub use lock::{
+    BundleLock, LockedAsset, LockedDependency, LockedDeviceOs, LockedFile, LockedModule,
+    LockedRequirement, LOCK_FILE,
+};
 pub use manifest::{BundleManifest, MANIFEST_FILE};
 pub use mbr::{mbr_problem, BundleMbr};
+pub use problem::BundleProblem;
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use super::board_test::TestPlan;
 use super::module::{Module, ModuleError, Platform};
+use super::plan::Route;
+use super::target::{DeviceOs, FlashMap};
 
 /// Bundle files are small (a full Device OS is < 1 MiB); anything larger is not a module.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -37,11 +46,23 @@ pub enum BundleError {
     Module { path: PathBuf, source: ModuleError },
     #[error("{}: not locked (run `flashline bundle lock {}`)", .0.display(), .0.display())]
     NotLocked(PathBuf),
-    #[error("{}: {}", dir.display(), list(problems))]
+    #[error("{}: {} problem(s):{}{}", dir.display(), problems.len(), list(problems), hint.as_ref().map(|h| format!("\n  ({h})")).unwrap_or_default())]
     Invalid {
         dir: PathBuf,
         problems: Vec<BundleProblem>,
+        /// The flash map the modules were checked against, when that matters.
+        hint: Option<String>,
     },
+}
+
+impl BundleError {
+    fn invalid(dir: &Path, problems: Vec<BundleProblem>, hint: Option<String>) -> BundleError {
+        BundleError::Invalid {
+            dir: dir.to_path_buf(),
+            problems,
+            hint,
+        }
+    }
 }
 
 fn list(problems: &[BundleProblem]) -> String {
@@ -83,11 +104,22 @@ pub struct Bundle {
     pub name: String,
     pub version: String,
     pub platform: Platform,
+    /// The Device OS its system part is, chosen once at load: what every later step
+    /// (routes, the simulated board, the plan) takes as given.
+    pub device_os: DeviceOs,
+    /// The flash map of that Device OS, which every module was checked against.
+    pub flash_map: &'static FlashMap,
     pub modules: Vec<BundleModule>,
     pub final_firmware: Option<BundleModule>,
     pub tests: Option<BundleTests>,
     /// Nordic's MBR, if the bundle carries it (written over SWD only).
     pub mbr: Option<BundleMbr>,
+    /// The assets its applications need, sent by control request after DFU.
+    pub assets: Vec<BundleAsset>,
+    /// What the board must already hold (NCP firmware), checked before anything is written.
+    pub device_dependencies: Vec<DeviceDependency>,
+    /// What the board must be (a Protected Device for a protected bootloader).
+    pub board_requirements: Vec<BoardRequirement>,
     /// SHA-256 of bundle.lock: names exactly this bundle in records.
     pub lock_hash: String,
 }
@@ -118,10 +150,7 @@ impl Bundle {
         let (lock, lock_bytes) = BundleLock::read(dir)?;
         let problems = verify(dir)?;
         if !problems.is_empty() {
-            return Err(BundleError::Invalid {
-                dir: dir.to_path_buf(),
-                problems,
-            });
+            return Err(BundleError::invalid(dir, problems, None));
         }
         let (manifest, _) = BundleManifest::read(dir)?;
         let checked = check::checked(dir, &manifest)?;
@@ -140,12 +169,25 @@ impl Bundle {
             name: lock.name,
             version: lock.version,
             platform: checked.platform,
+            device_os: checked.device_os,
+            flash_map: checked.flash_map,
             modules: checked.modules,
             final_firmware: checked.final_firmware,
             tests,
             mbr,
+            assets: checked.assets,
+            device_dependencies: checked.device_dependencies,
+            board_requirements: checked.requirements,
             lock_hash: sha256_hex(&lock_bytes),
         })
+    }
+
+    pub fn device_os(&self) -> DeviceOs {
+        self.device_os
+    }
+
+    pub fn flash_map(&self) -> &'static FlashMap {
+        self.flash_map
     }
 
     /// The parsed modules, e.g. to preload a simulated board with them.
@@ -164,9 +206,10 @@ impl Bundle {
     }
 }
 
-/// Checks the bundle and writes `bundle.lock` atomically. Refuses (writing nothing) when a
-/// module is for another platform, duplicates a function/index, needs what the bundle lacks,
-/// or would land in the MBR, the bootloader region or on another module.
+/// Checks the bundle and writes `bundle.lock` atomically. Refuses (writing nothing), listing
+/// every problem, when a module is damaged, for another platform, has no route to a board,
+/// duplicates a function/index, needs what the bundle lacks, lies outside its function's
+/// region on the flash map of the bundle's Device OS, or shares a flash page with another.
 pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
     let (manifest, manifest_bytes) = BundleManifest::read(dir)?;
     let checked = check::checked(dir, &manifest)?;
@@ -178,6 +221,8 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         index: m.module.index(),
         version: m.module.version(),
         address: format!("0x{:05x}", m.module.image_address()),
+        route: Some(route_name(Route::of(&m.module)).into()),
+        form: Some(form_name(&m.module)),
     };
     let tests = match &manifest.tests {
         Some(file) => {
@@ -210,6 +255,40 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         final_firmware: checked.final_firmware.as_ref().map(locked),
         tests,
         mbr,
+        device_os: Some(LockedDeviceOs {
+            version: checked.device_os.to_string(),
+            module_version: checked.device_os.module_version(),
+            flash_map: checked.flash_map.name(),
+        }),
+        assets: checked
+            .assets
+            .iter()
+            .map(|a| LockedAsset {
+                file: a.file.clone(),
+                sha256: hex::encode(a.file_sha256),
+                name: a.name.clone(),
+                content_sha256: hex::encode(a.content_sha256),
+            })
+            .collect(),
+        device_dependencies: checked
+            .device_dependencies
+            .iter()
+            .map(|d| LockedDependency {
+                needed_by: d.needed_by.clone(),
+                function: d.needs.function.to_string(),
+                index: d.needs.index,
+                version: d.needs.version,
+            })
+            .collect(),
+        board_requirements: checked
+            .requirements
+            .iter()
+            .map(|r| LockedRequirement {
+                file: r.file.clone(),
+                what: r.what.into(),
+                why: r.why.clone(),
+            })
+            .collect(),
     };
     let text = lock.to_toml().map_err(|reason| BundleError::Manifest {
         path: dir.join(LOCK_FILE),
@@ -222,6 +301,24 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         }
     })?;
     Ok(lock)
+}
+
+fn route_name(r: Route) -> &'static str {
+    match r {
+        Route::Dfu => "dfu",
+        Route::Control => "control",
+    }
+}
+
+fn form_name(m: &Module) -> String {
+    let form = serde_json::to_value(m.form())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    match m.combined_parts() {
+        Some(parts) => format!("{form} ({} modules)", parts.len()),
+        None => form,
+    }
 }
 
 /// Every way the bundle directory differs from its lock; empty when it matches.

@@ -156,7 +156,7 @@ fn lock_refuses_duplicates_overlaps_and_the_mbr() {
     assert!(
         found
             .iter()
-            .any(|p| matches!(p, BundleProblem::Overlap { .. })),
+            .any(|p| matches!(p, BundleProblem::SharedPage { overlap: true, .. })),
         "{found:?}"
     );
 }

@@ -247,7 +247,7 @@ impl SwdFlasher<'_> {
     /// The image, refused whole if any module lies outside its region (the same check as DFU,
     /// and here for the bootloader too) or the bundle is not for an nRF52840 board.
     fn checked_image(&self) -> Result<Vec<Region>, FlashError> {
-        if !self.bundle.platform.gen3 {
+        if !self.bundle.platform.is_nrf52840() {
             return Err(self.swd_error(SwdError::Flash(format!(
                 "SWD flashing knows the nRF52840 (Gen3) boards; the bundle is for {}",
                 self.bundle.platform.name
@@ -258,7 +258,8 @@ impl SwdFlasher<'_> {
                 return Err(FlashError::Region(format!("{}: {reason}", m.file)));
             }
         }
-        Ok(image_of(self.bundle, true))
+        crate::core::image::checked_image_of(self.bundle, true)
+            .map_err(|e| FlashError::Region(e.to_string()))
     }
 
     /// Looks before writing: a board that was running on USB tells its platform (a Boron on an

@@ -1,4 +1,4 @@
-//! Module functions (the `module_function_t` of Device OS) and where each keeps its prefix.
+//! Module functions (`module_function_t`, dynalib/inc/module_info.h:92-140 @ v6.2.0).
 
 use serde::Serialize;
 use std::fmt;
@@ -15,6 +15,8 @@ pub enum ModuleFunction {
     Settings = 6,
     NcpFirmware = 7,
     RadioStack = 8,
+    /// Data an application needs, kept in the asset store (Device OS ≥ 5.5).
+    Asset = 9,
 }
 
 impl ModuleFunction {
@@ -30,23 +32,13 @@ impl ModuleFunction {
             6 => Settings,
             7 => NcpFirmware,
             8 => RadioStack,
+            9 => Asset,
             _ => return Option::None,
         })
     }
 
     pub fn as_byte(self) -> u8 {
         self as u8
-    }
-
-    /// Code that starts with an ARM vector table keeps its prefix after it, at 0x200;
-    /// user parts and the radio stack carry it at the start of the file.
-    pub fn prefix_offset(self) -> usize {
-        match self {
-            ModuleFunction::Bootloader
-            | ModuleFunction::SystemPart
-            | ModuleFunction::Monolithic => 0x200,
-            _ => 0,
-        }
     }
 
     pub fn name(self) -> &'static str {
@@ -61,11 +53,12 @@ impl ModuleFunction {
             Settings => "settings",
             NcpFirmware => "ncp-firmware",
             RadioStack => "radio-stack",
+            Asset => "asset",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        (0..=8)
+        (0..=9)
             .filter_map(Self::from_byte)
             .find(|f| f.name() == name)
     }
