@@ -111,3 +111,71 @@ fn bundle_show_json_names_the_locked_modules() {
     assert_eq!(json["platform"], "argon");
     assert_eq!(json["modules"].as_array().unwrap().len(), 4);
 }
+
+const MODERN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/particle-modern"
+);
+
+/// A bundle of Device OS 4.1.0 modules and an application for user-part#2.
+fn argon_4_1(dir: &Path) {
+    let files = [
+        "argon-bootloader@4.1.0.bin",
+        "argon-softdevice@4.1.0.bin",
+        "argon-system-part1@4.1.0.bin",
+        "app-dos4006-argon-userpart2.bin",
+    ];
+    for f in files {
+        std::fs::copy(Path::new(MODERN).join(f), dir.join(f)).unwrap();
+    }
+    let list: Vec<String> = files.iter().map(|f| format!("{f:?}")).collect();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        format!(
+            "name = \"argon-4\"\nversion = \"1.0.0\"\nplatform = \"argon\"\nmodules = [{}]\n",
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_4_1_argon_bundle_locks_and_says_its_device_os_and_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    argon_4_1(dir.path());
+    let out = flashline(&["bundle", "lock", dir.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Device OS 4.1.0"), "{stdout}");
+    assert!(stdout.contains("dfu      user-part#2 v6"), "{stdout}");
+    assert!(stdout.contains("control  bootloader#0 v1200"), "{stdout}");
+    let lock = std::fs::read_to_string(dir.path().join("bundle.lock")).unwrap();
+    assert!(lock.contains("module_version = 4100"), "{lock}");
+}
+
+#[test]
+fn a_misplaced_module_is_refused_naming_the_map_row_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    argon_4_1(dir.path());
+    let app = dir.path().join("app-dos4006-argon-userpart2.bin");
+    let mut bytes = std::fs::read(&app).unwrap();
+    flashline::core::module::reseal::move_to(&mut bytes, 0xD4000).unwrap();
+    std::fs::write(&app, bytes).unwrap();
+    let out = flashline(&["bundle", "lock", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("user-part#2 at 0xd4000; from Device OS 3.1 it goes at 0xb4000"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("flash map Device OS 3.1 up to 6.2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bundle.lock not written"), "{stderr}");
+    assert!(!dir.path().join("bundle.lock").exists());
+}

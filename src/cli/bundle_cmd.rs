@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::core::bundle::{self, Bundle, BundleModule};
+use crate::core::bundle::{self, Bundle, BundleError, BundleModule};
 use crate::stick;
 
 const STATION_TOML: &str = "/etc/flashline/station.toml";
@@ -49,18 +49,7 @@ pub enum BundleCommand {
 
 pub fn run(cmd: BundleCommand) -> Result<ExitCode> {
     match cmd {
-        BundleCommand::Lock { dir } => {
-            let lock = bundle::lock(&dir)?;
-            println!(
-                "locked {} {} ({}) : {} module(s) -> {}",
-                lock.name,
-                lock.version,
-                lock.platform,
-                lock.modules.len(),
-                dir.join(bundle::LOCK_FILE).display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        BundleCommand::Lock { dir } => lock(&dir),
         BundleCommand::Verify { dir } => verify(&dir),
         BundleCommand::Show { dir, json } => show(&dir, json),
         BundleCommand::Pack { dir, key, output } => {
@@ -97,6 +86,65 @@ pub fn run(cmd: BundleCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Locks, or lists every problem (and the flash map they were checked against).
+fn lock(dir: &Path) -> Result<ExitCode> {
+    let lock = match bundle::lock(dir) {
+        Ok(lock) => lock,
+        Err(BundleError::Invalid {
+            dir,
+            problems,
+            hint,
+        }) => {
+            for p in &problems {
+                eprintln!("error: {}: {p}", dir.display());
+            }
+            if let Some(hint) = hint {
+                eprintln!("  {hint}");
+            }
+            eprintln!(
+                "{} problem(s); {} not written",
+                problems.len(),
+                bundle::LOCK_FILE
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let os = lock
+        .device_os
+        .as_ref()
+        .map_or(String::new(), |d| format!(", Device OS {}", d.version));
+    println!(
+        "locked {} {} ({}{os}): {} module(s) -> {}",
+        lock.name,
+        lock.version,
+        lock.platform,
+        lock.modules.len(),
+        dir.join(bundle::LOCK_FILE).display()
+    );
+    for m in lock.modules.iter().chain(&lock.final_firmware) {
+        println!(
+            "  {:<8} {:<24} {}",
+            m.route.as_deref().unwrap_or("-"),
+            format!("{}#{} v{}", m.function, m.index, m.version),
+            m.file
+        );
+    }
+    for a in &lock.assets {
+        println!("  asset    {:<24} {}", a.name, a.file);
+    }
+    for d in &lock.device_dependencies {
+        println!(
+            "  the board must have {}#{} >= {} ({} needs it; no bundle carries it)",
+            d.function, d.index, d.version, d.needed_by
+        );
+    }
+    for r in &lock.board_requirements {
+        println!("  the board must be a {} ({}: {})", r.what, r.file, r.why);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify(dir: &Path) -> Result<ExitCode> {

@@ -336,4 +336,42 @@ mod tests {
         use ModuleFunction::*;
         assert_eq!(order, vec![Bootloader, RadioStack, SystemPart, UserPart]);
     }
+
+    /// The guard: DFU writes bytes as they are, so nothing but a plain module of internal
+    /// flash may ever take that route, whatever its function.
+    #[test]
+    fn no_compressed_combined_or_encrypted_module_takes_the_dfu_route() {
+        use crate::core::module::reseal;
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/particle-modern"
+        );
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let Ok(bytes) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let Ok(m) = Module::parse(bytes.clone()) else {
+                continue;
+            };
+            let mut encrypted = bytes;
+            if reseal::edit_prefix(&mut encrypted, |p| p[reseal::field::FLAGS] |= 0x08).is_ok() {
+                let e = Module::parse(encrypted).unwrap();
+                assert_eq!(e.form(), ModuleForm::Encrypted);
+                assert_eq!(Route::of(&e), Route::Control);
+                assert!(Route::check(&e, &e.platform).is_err());
+            }
+            if m.form() != ModuleForm::Plain {
+                seen += 1;
+                assert_eq!(Route::of(&m), Route::Control, "{}", e.path().display());
+            }
+            if Route::of(&m) == Route::Dfu {
+                assert!(m.in_internal_flash() && m.function() != ModuleFunction::Bootloader);
+            }
+        }
+        assert!(
+            seen >= 4,
+            "compressed, combined and asset fixtures were looked at"
+        );
+    }
 }

@@ -155,10 +155,7 @@ impl FlashMap {
     /// The map of a family at a version; `None` for a family flashline has no map of.
     pub fn for_target(family: LayoutFamily, os: DeviceOs) -> Option<&'static FlashMap> {
         let rows = || FLASH_MAPS.iter().filter(move |m| m.family == family);
-        rows()
-            .filter(|m| m.since <= os)
-            .last()
-            .or_else(|| rows().next())
+        rows().rfind(|m| m.since <= os).or_else(|| rows().next())
     }
 
     fn rows(&self) -> impl Iterator<Item = &'static FlashMap> + '_ {
@@ -379,7 +376,13 @@ mod tests {
     /// flashes belongs to.
     #[test]
     fn the_flash_maps_are_sound() {
-        for family in [LayoutFamily::Nrf52840] {
+        let mut families: Vec<LayoutFamily> = Platform::all()
+            .iter()
+            .filter(|p| p.is_nrf52840())
+            .map(|p| p.family)
+            .collect();
+        families.dedup();
+        for family in families {
             let rows: Vec<&FlashMap> = FLASH_MAPS.iter().filter(|m| m.family == family).collect();
             assert!(!rows.is_empty(), "no map for {family:?}");
             assert_eq!(
