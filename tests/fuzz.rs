@@ -16,6 +16,10 @@ use flashline::core::module::Module;
 const SHORT: u32 = 300;
 const LONG: u32 = 100_000;
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
+const MODERN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/particle-modern"
+);
 
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new(Config {
@@ -46,11 +50,39 @@ fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..max)
 }
 
+/// The plain example app and every modern form: suffix extensions, a compressed module, an
+/// asset (compressed, drop-module-info, extensions) and a combined file. Integrity is
+/// checked too, since that inflates.
 fn module_parser(cases: u32) -> u32 {
-    let tinker = std::fs::read(format!("{EXAMPLE}/tinker-0.8.0-rc.27-argon.bin")).unwrap();
+    let read = |path: String| std::fs::read(path).unwrap();
+    let tinker = read(format!("{EXAMPLE}/tinker-0.8.0-rc.27-argon.bin"));
+    let assets = read(format!("{MODERN}/argon-app-with-assets.bin"));
+    let compressed = read(format!("{MODERN}/tinker-0.8.0-rc.27-argon.compressed.bin"));
+    let asset = read(format!("{MODERN}/asset-hello.bin"));
+    // A small combined file: the example app flagged COMBINED, then the 6.2 Tinker.
+    let mut combined = tinker.clone();
+    flashline::core::module::reseal::edit_prefix(&mut combined, |p| p[9] |= 0x04).unwrap();
+    combined.extend(read(format!("{MODERN}/argon-tinker-6.2.0.bin")));
+    assert_eq!(
+        Module::parse(combined.clone())
+            .unwrap()
+            .combined_parts()
+            .map(<[_]>::len),
+        Some(2)
+    );
     let mut r = runner(cases);
-    r.run(&prop_oneof![bytes(4096), mutated(tinker)], |b| {
-        let _ = Module::parse(b);
+    let forms = prop_oneof![
+        bytes(4096),
+        mutated(tinker),
+        mutated(assets),
+        mutated(compressed),
+        mutated(asset),
+        mutated(combined),
+    ];
+    r.run(&forms, |b| {
+        if let Ok(m) = Module::parse(b) {
+            let _ = m.check_integrity();
+        }
         Ok(())
     })
     .unwrap();

@@ -124,9 +124,10 @@ fn lock(dir: &Path) -> Result<ExitCode> {
         lock.modules.len(),
         dir.join(bundle::LOCK_FILE).display()
     );
-    for m in lock.modules.iter().chain(&lock.final_firmware) {
+    let finals = lock.final_firmware.iter().map(|m| (m, " (final)"));
+    for (m, stage) in lock.modules.iter().map(|m| (m, "")).chain(finals) {
         println!(
-            "  {:<8} {:<24} {}",
+            "  {:<8} {:<24} {}{stage}",
             m.route.as_deref().unwrap_or("-"),
             format!("{}#{} v{}", m.function, m.index, m.version),
             m.file

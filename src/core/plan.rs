@@ -62,7 +62,7 @@ impl Route {
             if parts.len() > MAX_COMBINED_APPLIED {
                 return Err(format!(
                     "combines {} modules, and Device OS applies only the first {MAX_COMBINED_APPLIED} of \
-                     a combined file (MAX_COMBINED_MODULE_COUNT, ota_flash_hal.cpp:596): list its \
+                     a combined file (MAX_COMBINED_MODULE_COUNT, ota_flash_hal.cpp:578): list its \
                      modules ({}) as separate files",
                     parts.len(),
                     parts.iter().map(Module::label).collect::<Vec<_>>().join(", ")
@@ -76,7 +76,7 @@ impl Route {
         if flags.compressed() && !matches!(m.function(), F::SystemPart | F::UserPart | F::Asset) {
             return Err(format!(
                 "is a compressed {}: Device OS takes compressed modules only for the system part, \
-                 user part and assets (ota_flash_hal.cpp:516-520); use the uncompressed file",
+                 user part and assets (ota_flash_hal.cpp:520-526); use the uncompressed file",
                 m.function()
             ));
         }

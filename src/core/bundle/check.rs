@@ -29,8 +29,8 @@ pub struct BoardRequirement {
 }
 
 /// A protected bootloader makes the board a Protected Device: Device OS refuses local
-/// updates of what is not protected (ota_flash_hal.cpp:579-588), and the bootloader closes
-/// SWD (hw_config.c:111-120 @ v6.2.0). particle-cli writes one only to a protected board.
+/// updates of what is not protected (ota_flash_hal.cpp:557-571), and the bootloader closes
+/// SWD (hw_config.c:114-120 @ v6.2.0). particle-cli writes one only to a protected board.
 pub const PROTECTED_DEVICE: &str = "protected-device";
 const PROTECTED_MINIMUM: DeviceOs = DeviceOs(6101);
 

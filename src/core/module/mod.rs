@@ -37,7 +37,7 @@ pub const CRC_LEN: usize = 4;
 /// Kept for callers that test the flag byte directly; see [`Flags`].
 pub const FLAG_DROP_MODULE_INFO: u8 = Flags::DROP_MODULE_INFO;
 /// Device OS applies at most two modules of a combined file (`MAX_COMBINED_MODULE_COUNT`,
-/// hal/src/nRF52840/ota_flash_hal.cpp:596 @ v6.2.0); a file of more is read, not sent.
+/// hal/src/nRF52840/ota_flash_hal.cpp:578 @ v6.2.0); a file of more is read, not sent.
 pub const MAX_COMBINED_APPLIED: usize = 2;
 /// A combined file of more parts than this is not one Particle's tools make.
 const MAX_COMBINED_PARTS: usize = 16;
@@ -491,7 +491,7 @@ fn read_compressed(
 
 /// A combined file: modules one after another, each but the last flagged COMBINED, each
 /// with its own prefix, suffix and CRC (binary-version-reader `combineModules`,
-/// `splitCombinedModules`; Device OS `fetchModules`, ota_flash_hal.cpp:537-567 @ v6.2.0).
+/// `splitCombinedModules`; Device OS `fetchModules`, ota_flash_hal.cpp:468-495 @ v6.2.0).
 fn parse_combined(bytes: Arc<[u8]>) -> Result<Module, ModuleError> {
     let mut parts: Vec<Module> = Vec::new();
     let mut at = 0;

@@ -163,7 +163,7 @@ impl ModulePrefix {
 
     /// Where this prefix belongs in its file: after the vector table for the functions that
     /// start with one, at 0 for the rest — and at 0 for any compressed or drop-module-info
-    /// module, which Device OS refuses with a vector table (ota_flash_hal.cpp:509-514 @ v6.2.0).
+    /// module, which Device OS refuses with a vector table (ota_flash_hal.cpp:515-519 @ v6.2.0).
     pub fn expected_offset(&self) -> usize {
         let flags = self.flags();
         if flags.compressed() || flags.drops_module_info() {
