@@ -3,7 +3,7 @@
 #[path = "support/common.rs"]
 mod common;
 
-use common::{flashline, EXAMPLE};
+use common::{flashline, inspect_json, EXAMPLE};
 use std::path::Path;
 
 fn example(file: &str) -> String {
@@ -19,16 +19,8 @@ fn inspect_json_reports_the_four_modules() {
         "tinker-0.8.0-rc.27-argon.bin",
     ]
     .map(example);
-    let mut args = vec!["inspect", "--json"];
-    args.extend(files.iter().map(String::as_str));
-    let out = flashline(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let modules = json.as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let modules = inspect_json(&names);
     let summary: Vec<(String, u64, u64, u64)> = modules
         .iter()
         .map(|m| {

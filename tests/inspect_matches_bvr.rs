@@ -5,7 +5,7 @@
 #[path = "support/common.rs"]
 mod common;
 
-use common::flashline;
+use common::inspect_json;
 use flashline::core::module::ModuleFunction;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -165,15 +165,8 @@ fn inspect_agrees_with_binary_version_reader_on_every_fixture() {
         files,
         "every fixture has expected values (regenerate them as the data file says)"
     );
-    let mut args = vec!["inspect", "--json"];
-    args.extend(files.iter().map(String::as_str));
-    let out = flashline(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let reports = inspect_json(&names);
     assert_eq!(reports.len(), files.len());
     for (file, ours) in files.iter().zip(&reports) {
         assert_eq!(ours["file"], Value::from(file.as_str()));

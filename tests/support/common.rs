@@ -16,6 +16,19 @@ pub fn flashline(args: &[&str]) -> Output {
         .expect("run flashline")
 }
 
+/// `inspect --json FILES`, which must succeed: its array of reports.
+pub fn inspect_json(files: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["inspect", "--json"];
+    args.extend(files);
+    let out = flashline(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Copies the example bundle's files (not its test-firmware/ sources) into `dir`.
 pub fn copy_example(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();

@@ -92,6 +92,11 @@ const NRF_DFUSE: &str =
     "@Internal Flash   /0x00000000/1*004Ka,47*004Kg,192*004Kg,4*004Kg,4*004Kg,8*004Ka";
 const NRF_MBR: Area = area(0x0, 0x1000);
 const NRF_BOOTLOADER: Area = area(0xF_4000, 0x10_0000);
+/// From 3.1: `module_user`, 256 KiB at 0xB4000, index 2 (ota_module_bounds.c @ v3.1.0).
+const NRF_USER_PART_256K: Slot = Slot {
+    index: 2,
+    area: area(0xB_4000, 0xF_4000),
+};
 const NRF_COMPAT: Slot = Slot {
     index: 1,
     area: area(0xD_4000, 0xF_4000),
@@ -119,10 +124,7 @@ pub const FLASH_MAPS: &[FlashMap] = &[
         softdevice: area(0x1000, 0x2_F000),
         mbr_params: area(0x2_F000, 0x3_0000),
         system_part: area(0x3_0000, 0xB_4000),
-        user_part: Slot {
-            index: 2,
-            area: area(0xB_4000, 0xF_4000),
-        },
+        user_part: NRF_USER_PART_256K,
         user_part_compat: Some(NRF_COMPAT),
         bootloader: NRF_BOOTLOADER,
         dfuse_internal: NRF_DFUSE,
@@ -135,10 +137,7 @@ pub const FLASH_MAPS: &[FlashMap] = &[
         softdevice: area(0x1000, 0x2_7000),
         mbr_params: area(0x2_7000, 0x2_8000),
         system_part: area(0x2_8000, 0xB_4000),
-        user_part: Slot {
-            index: 2,
-            area: area(0xB_4000, 0xF_4000),
-        },
+        user_part: NRF_USER_PART_256K,
         user_part_compat: Some(NRF_COMPAT),
         bootloader: NRF_BOOTLOADER,
         dfuse_internal: NRF_DFUSE,
