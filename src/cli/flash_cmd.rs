@@ -93,7 +93,7 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let (clock, board, mut bus) = sim_board(args, faults, &mut options)?;
+    let (clock, board, mut bus, trace) = sim_board(args, faults, &mut options)?;
     let port = board.port();
     let mut attempts = Vec::new();
     loop {
@@ -129,7 +129,7 @@ fn run_sim(
             _ => super::print_json(&json!({ "attempts": attempts }))?,
         }
     }
-    Ok(if ok {
+    trace.check(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -142,7 +142,7 @@ fn sim_board(
     args: &Args,
     faults: &str,
     options: &mut FlashOptions,
-) -> Result<(VirtualClock, SimArgon, Box<dyn UsbBus>)> {
+) -> Result<(VirtualClock, SimArgon, Box<dyn UsbBus>, Trace)> {
     let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -155,12 +155,12 @@ fn sim_board(
     options.dfu_by_serial = Some(serial_fallback(Box::new(
         crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),
     )));
-    let bus = traced(
+    let (bus, trace) = traced(
         Box::new(SimBus::new(vec![board.clone()])),
         &args.trace,
         shared,
     )?;
-    Ok((clock, board, bus))
+    Ok((clock, board, bus, trace))
 }
 
 /// What the simulated board spent, and the host's overhead over it, for `--json` and the
@@ -184,26 +184,46 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
     let clock = crate::ports::clock::SystemClock::default();
     let shared: Arc<dyn Clock> = Arc::new(crate::ports::clock::SystemClock::default());
     let usb = crate::adapters::usb::LibUsbBus::new().context("opening USB (libusb)")?;
-    let mut bus = traced(Box::new(usb), &args.trace, shared)?;
+    let (mut bus, trace) = traced(Box::new(usb), &args.trace, shared)?;
     let port = match &args.port {
         Some(p) => PortPath(p.clone()),
         None => super::usb_list::only_board(bus.as_mut())?,
     };
     let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
     let doc = result_json(&result);
-    report(&result, &doc, args.json)
+    trace.check(report(&result, &doc, args.json)?)
+}
+
+/// The `--trace` file, if asked for: checked when the command ends, so a trace that could not
+/// be written fails the command instead of being quietly cut short.
+#[derive(Default)]
+pub struct Trace(Option<(PathBuf, TraceSink)>);
+
+impl Trace {
+    /// `exit`, unless the trace is incomplete: then the error names the file and what was lost.
+    pub fn check(&self, exit: ExitCode) -> Result<ExitCode> {
+        match &self.0 {
+            Some((path, sink)) => match sink.failure() {
+                Some(f) => bail!("trace {}: {f}", path.display()),
+                None => Ok(exit),
+            },
+            None => Ok(exit),
+        }
+    }
 }
 
 fn traced(
     bus: Box<dyn UsbBus>,
     trace: &Option<PathBuf>,
     clock: Arc<dyn Clock>,
-) -> Result<Box<dyn UsbBus>> {
-    let Some(path) = trace else { return Ok(bus) };
-    let file = std::fs::File::create(path)
+) -> Result<(Box<dyn UsbBus>, Trace)> {
+    let Some(path) = trace else {
+        return Ok((bus, Trace::default()));
+    };
+    let sink = TraceSink::create(path, clock)
         .with_context(|| format!("creating trace {}", path.display()))?;
-    let sink = TraceSink::new(Box::new(std::io::BufWriter::new(file)), clock);
-    Ok(Box::new(TracingBus::new(bus, sink)))
+    let bus = Box::new(TracingBus::new(bus, sink.clone()));
+    Ok((bus, Trace(Some((path.clone(), sink)))))
 }
 
 fn flash_once(

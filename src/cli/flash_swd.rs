@@ -43,7 +43,7 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let (clock, board, mut bus) = sim_board(args, faults, &mut options)?;
+    let (clock, board, mut bus, trace) = sim_board(args, faults, &mut options)?;
     let mut probe = SimProbe::new("sim-probe", Some(board.clone()), args.allow_erase_all);
     let started = clock.now();
     let result = flash_once(
@@ -57,7 +57,7 @@ fn run_sim(
     );
     let mut doc = swd_json(&result, &probe);
     doc["sim"] = sim_json(&board, clock.now() - started);
-    report(&result.map(|(r, _)| r), &doc, args.json)
+    trace.check(report(&result.map(|(r, _)| r), &doc, args.json)?)
 }
 
 fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Result<ExitCode> {
@@ -70,7 +70,7 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
     // USB first: without it nothing could be verified, so nothing is written.
     let usb = crate::adapters::usb::LibUsbBus::new()
         .context("opening USB (libusb), needed to verify after SWD")?;
-    let mut bus = traced(Box::new(usb), &args.trace, shared)?;
+    let (mut bus, trace) = traced(Box::new(usb), &args.trace, shared)?;
     let port = args.port.clone().map(PortPath);
     let result = flash_once(
         probe.as_mut(),
@@ -82,7 +82,7 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
         args.json,
     );
     let doc = swd_json(&result, probe.as_ref());
-    report(&result.map(|(r, _)| r), &doc, args.json)
+    trace.check(report(&result.map(|(r, _)| r), &doc, args.json)?)
 }
 
 #[cfg(feature = "swd")]
