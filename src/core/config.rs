@@ -120,6 +120,46 @@ pub struct SlotConfig {
     pub fixture_active_low: bool,
 }
 
+/// The most slots a station has. Eight is what station.toml has always allowed and what
+/// `flashline bench` holds to its goals (8 slots at ≥ 7.2× one slot, docs/performance.md); a
+/// Pi 4 has four USB ports, so eight already means a hub. Scripts get the same limit: the
+/// simulated world's cost grows faster than its slots (here 8 slots take 2.4 s, 16 take 7 s,
+/// 64 took 75 s and 128 never finished).
+pub const MAX_SLOTS: usize = 8;
+
+/// station.toml is a few dozen lines; this is far more than any station needs.
+const MAX_CONFIG_BYTES: u64 = 256 * 1024;
+
+/// Slot names and debug probes each name one thing, in station.toml and in scripts alike:
+/// 1..=[`MAX_SLOTS`] slots, no name twice, no probe twice. Probe serials are compared ignoring
+/// case, as probe-rs matches them (src/adapters/swd.rs `choose_probe`): `0e23` and `0E23`
+/// would open the same probe for two fixtures.
+pub fn check_slots<'a>(
+    slots: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<(), String> {
+    let slots: Vec<_> = slots.collect();
+    if slots.is_empty() || slots.len() > MAX_SLOTS {
+        return Err(format!(
+            "key `slot`: {} slot(s); a station has at least 1 and at most {MAX_SLOTS} slots",
+            slots.len()
+        ));
+    }
+    for (i, (name, probe)) in slots.iter().enumerate() {
+        if slots[..i].iter().any(|(other, _)| other == name) {
+            return Err(format!("key `slot.name`: `{name}` is used twice"));
+        }
+        if let Some(probe) = probe {
+            let same = |o: &Option<&str>| o.is_some_and(|o| o.eq_ignore_ascii_case(probe));
+            if slots[..i].iter().any(|(_, other)| same(other)) {
+                return Err(format!(
+                    "key `slot.probe`: `{probe}` is used twice (serials match ignoring case)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
 pub struct ConfigError {
@@ -133,7 +173,8 @@ impl StationConfig {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = crate::core::regular_file::read_text(path, MAX_CONFIG_BYTES)
+            .map_err(|e| err(e.to_string()))?;
         Self::parse(&text).map_err(err)
     }
 
@@ -144,17 +185,16 @@ impl StationConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.slots.is_empty() || self.slots.len() > 8 {
-            return Err("key `slot`: between 1 and 8 slots".into());
-        }
+        check_slots(
+            self.slots
+                .iter()
+                .map(|s| (s.name.as_str(), s.probe.as_deref())),
+        )?;
         let mut pins = vec![
             ("buttons.start", self.buttons.start),
             ("buttons.func", self.buttons.func),
         ];
         for (i, s) in self.slots.iter().enumerate() {
-            if self.slots[..i].iter().any(|o| o.name == s.name) {
-                return Err(format!("key `slot.name`: `{}` is used twice", s.name));
-            }
             if s.usb_port.is_none() && s.probe.is_none() {
                 return Err(format!(
                     "slot `{}`: needs `usb_port` (DFU), `probe` (SWD) or both",
@@ -167,14 +207,6 @@ impl StationConfig {
                     .any(|o| o.usb_port.as_ref() == Some(port))
                 {
                     return Err(format!("key `slot.usb_port`: `{port}` is used twice"));
-                }
-            }
-            if let Some(probe) = &s.probe {
-                if self.slots[..i]
-                    .iter()
-                    .any(|o| o.probe.as_ref() == Some(probe))
-                {
-                    return Err(format!("key `slot.probe`: `{probe}` is used twice"));
                 }
             }
             if let Some(p) = s.fixture_pin {
@@ -252,6 +284,16 @@ mod tests {
         let e =
             with("[[slot]]\nname = \"A\"\nprobe = \"P\"\n[[slot]]\nname = \"B\"\nprobe = \"P\"\n")
                 .unwrap_err();
+        assert!(e.contains("slot.probe") && e.contains("used twice"), "{e}");
+    }
+
+    #[test]
+    fn a_probe_named_twice_in_another_case_is_refused() {
+        // probe-rs matches serials ignoring case (src/adapters/swd.rs): both slots would open one probe.
+        let e = StationConfig::parse(
+            "buttons = { start = 17, func = 27 }\n[[slot]]\nname = \"A\"\nprobe = \"0E23\"\n[[slot]]\nname = \"B\"\nprobe = \"0e23\"\n",
+        )
+        .unwrap_err();
         assert!(e.contains("slot.probe") && e.contains("used twice"), "{e}");
     }
 }

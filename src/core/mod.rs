@@ -12,6 +12,7 @@ pub mod image;
 pub mod module;
 pub mod operator_code;
 pub mod plan;
+pub mod regular_file;
 pub mod station;
 pub mod target;
 pub mod ui;

@@ -59,6 +59,14 @@ impl ScriptEvent {
     }
 }
 
+/// The latest an event may come: one hour of virtual time. A script plays a session on the
+/// virtual clock, whose loop ticks every 10 ms whether or not anything happens, so an idle
+/// hour is 360 000 ticks (≈5 s here); an hour holds over a hundred units per slot. `at_ms =
+/// 1e15` would tick for years.
+pub const MAX_AT_MS: u64 = 60 * 60 * 1000;
+/// A script is a few hundred lines at most.
+const MAX_SCRIPT_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
 pub struct ScriptError {
@@ -72,7 +80,8 @@ impl Script {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = crate::core::regular_file::read_text(path, MAX_SCRIPT_BYTES)
+            .map_err(|e| err(e.to_string()))?;
         let mut script: Script = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         // Relative paths in a script are relative to the directory it is run from, like the CLI's.
         script.check().map_err(err)?;
@@ -89,8 +98,21 @@ impl Script {
                 probe: None,
             });
         }
+        // The station's own limits: what station.toml allows, a script allows.
+        crate::core::config::check_slots(
+            self.slots
+                .iter()
+                .map(|s| (s.name.as_str(), s.probe.as_deref())),
+        )?;
         let names: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
         for (i, e) in self.events.iter().enumerate() {
+            if e.at_ms > MAX_AT_MS {
+                return Err(format!(
+                    "event {}: at_ms = {} is later than a script may run ({MAX_AT_MS} ms, one hour)",
+                    i + 1,
+                    e.at_ms
+                ));
+            }
             match (e.action, &e.slot) {
                 (Action::Seat | Action::Unseat | Action::Reseat, None) if names.len() > 1 => {
                     return Err(format!(
@@ -182,5 +204,26 @@ mod tests {
         assert!(s.check().unwrap_err().contains("no slot `Z`"));
         let mut s: Script = toml::from_str("[[slot]]\nname = \"A\"\nfault = \"zap\"\n").unwrap();
         assert!(s.check().unwrap_err().contains("unknown sim fault `zap`"));
+    }
+
+    #[test]
+    fn scripts_get_the_stations_limits() {
+        let check = |text: &str| toml::from_str::<Script>(text).unwrap().check();
+        let slots: String = (0..9)
+            .map(|i| format!("[[slot]]\nname = \"S{i}\"\n"))
+            .collect();
+        assert!(check(&slots).unwrap_err().contains("at most 8 slots"));
+        let eight: String = (0..8)
+            .map(|i| format!("[[slot]]\nname = \"S{i}\"\n"))
+            .collect();
+        check(&eight).unwrap();
+        let late = "[[event]]\nat_ms = 1000000000000000\naction = \"func\"\n";
+        assert!(check(late).unwrap_err().contains("at_ms"));
+        check("[[event]]\nat_ms = 3600000\naction = \"func\"\n").unwrap();
+        let twice = "[[slot]]\nname = \"A\"\n[[slot]]\nname = \"A\"\n";
+        assert!(check(twice).unwrap_err().contains("`A` is used twice"));
+        let probes =
+            "[[slot]]\nname = \"A\"\nprobe = \"0E23\"\n[[slot]]\nname = \"B\"\nprobe = \"0e23\"\n";
+        assert!(check(probes).unwrap_err().contains("used twice"));
     }
 }

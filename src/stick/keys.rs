@@ -52,7 +52,8 @@ fn restrict(_: &Path) {}
 /// A secret key; an encrypted one (made by `minisign -G`) takes its password from
 /// FLASHLINE_KEY_PASSWORD.
 pub fn load_secret(path: &Path) -> Result<minisign::SecretKey, StickError> {
-    let text = std::fs::read_to_string(path).map_err(|e| StickError::io(path, e))?;
+    let text = crate::core::regular_file::read_text(path, MAX_KEY_BYTES)
+        .map_err(|e| StickError::Key(format!("{}: {e}", path.display())))?;
     let sk_box = minisign::SecretKeyBox::from_string(&text)
         .map_err(|e| StickError::Key(format!("{}: {e}", path.display())))?;
     let password = std::env::var("FLASHLINE_KEY_PASSWORD").ok();
@@ -68,7 +69,11 @@ pub fn load_secret(path: &Path) -> Result<minisign::SecretKey, StickError> {
     })
 }
 
+/// Key files are a few lines: anything larger is not one.
+const MAX_KEY_BYTES: u64 = 4096;
+
 pub fn load_public(path: &Path) -> Result<minisign_verify::PublicKey, StickError> {
-    minisign_verify::PublicKey::from_file(path)
-        .map_err(|e| StickError::Key(format!("{}: {e}", path.display())))
+    let bad = |e: &dyn std::fmt::Display| StickError::Key(format!("{}: {e}", path.display()));
+    let text = crate::core::regular_file::read_text(path, MAX_KEY_BYTES).map_err(|e| bad(&e))?;
+    minisign_verify::PublicKey::decode(&text).map_err(|e| bad(&e))
 }

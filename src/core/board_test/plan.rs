@@ -167,6 +167,10 @@ impl TestPlan {
                 stop_on_fail: t.stop_on_fail.unwrap_or(true),
             });
         }
+        if tests.is_empty() {
+            // Nothing to fail would pass every board, which is worse than no tests.toml at all.
+            return Err("no test: add a `[[test]]`, or leave `tests` out of bundle.toml".into());
+        }
         Ok(TestPlan { ready, tests })
     }
 }
@@ -214,6 +218,15 @@ mod tests {
         for (text, want) in cases {
             let e = TestPlan::parse(text).unwrap_err();
             assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_plan_without_tests_is_refused() {
+        // It would pass every board.
+        for text in ["", "ready = { expect = \"READY\" }\n"] {
+            let e = TestPlan::parse(text).unwrap_err();
+            assert!(e.contains("no test"), "{text:?}: {e}");
         }
     }
 }

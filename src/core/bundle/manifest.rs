@@ -54,6 +54,8 @@ impl BundleManifest {
                 reason: "key `modules` lists no module".into(),
             });
         }
+        check_identity(&manifest.name, &manifest.version)
+            .map_err(|reason| BundleError::Manifest { path, reason })?;
         Ok((manifest, bytes))
     }
 
@@ -67,6 +69,51 @@ impl BundleManifest {
             .chain(self.mbr.as_deref())
             .chain(self.assets.iter().map(String::as_str))
     }
+}
+
+/// A bundle's name and version name its directory on the station (`NAME-VERSION-HASH`) and
+/// decide what is a downgrade, so `bundle lock` and a stick import both hold them to this:
+/// the name one safe path component, the version a semantic version (semver.org), both short
+/// enough for a file name and the OLED.
+pub fn check_identity(name: &str, version: &str) -> Result<(), String> {
+    const MAX_NAME: usize = 64;
+    let name_ok = (1..=MAX_NAME).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with(['.', '-']);
+    if !name_ok {
+        return Err(format!(
+            "key `name`: `{}` must be 1-{MAX_NAME} letters, digits, `-`, `_` or `.`, not \
+             starting with `.` or `-` (it names the bundle's directory)",
+            shown(name)
+        ));
+    }
+    parse_version(version).map(|_| ())
+}
+
+/// A bundle version as a semantic version, compared by its rules (`1.0.0-rc1` < `1.0.0`).
+pub fn parse_version(version: &str) -> Result<semver::Version, String> {
+    const MAX_VERSION: usize = 64;
+    if version.len() > MAX_VERSION {
+        return Err(format!(
+            "key `version`: {} characters; at most {MAX_VERSION}",
+            version.len()
+        ));
+    }
+    semver::Version::parse(version).map_err(|e| {
+        format!(
+            "key `version`: `{}` is not a semantic version like 3.2.1 or 3.2.1-rc.1 ({e})",
+            shown(version)
+        )
+    })
+}
+
+/// Input quoted in an error: escaped and cut short, so an error never repeats a huge value.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(40).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("{}{more}", cut.escape_default())
 }
 
 /// A bundle only ever reads files beside its manifest: no paths, no `..`.
@@ -88,5 +135,46 @@ mod tests {
         assert!(!is_plain_file_name("/etc/passwd"));
         assert!(!is_plain_file_name(".."));
         assert!(!is_plain_file_name(""));
+    }
+
+    #[test]
+    fn names_are_one_path_component_and_versions_semantic() {
+        for bad in [
+            "",
+            "../../escape/EVIL",
+            "a/b",
+            "..",
+            ".hidden",
+            "-x",
+            "a b",
+            &"n".repeat(65),
+        ] {
+            assert!(
+                check_identity(bad, "1.0.0")
+                    .unwrap_err()
+                    .contains("key `name`"),
+                "{bad}"
+            );
+        }
+        for bad in ["dev", "1", "1.0", "01.0.0", &"1".repeat(100_000)] {
+            let e = check_identity("ok", bad).unwrap_err();
+            assert!(e.contains("key `version`") && e.len() < 200, "{e}");
+        }
+        for good in ["1.0.0", "3.2.1-rc.1", "1.0.0+build.5", "10.20.30"] {
+            check_identity("wheelchair-ctl", good).unwrap();
+        }
+    }
+
+    #[test]
+    fn pre_releases_are_below_their_release() {
+        let v = |s| parse_version(s).unwrap();
+        assert!(v("1.0.0-rc1") < v("1.0.0"));
+        assert!(v("1.0.0-alpha") < v("1.0.0-alpha.1"));
+        assert!(v("1.0.0-rc.2") < v("1.0.0-rc.10"));
+        assert!(v("3.10.0") > v("3.9.2"));
+        assert_eq!(
+            v("1.0.0+a").cmp_precedence(&v("1.0.0+b")),
+            std::cmp::Ordering::Equal
+        );
     }
 }

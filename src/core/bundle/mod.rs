@@ -16,7 +16,7 @@ pub use lock::{
     BundleLock, LockedAsset, LockedDependency, LockedDeviceOs, LockedFile, LockedModule,
     LockedRequirement, LOCK_FILE,
 };
-pub use manifest::{BundleManifest, MANIFEST_FILE};
+pub use manifest::{check_identity, parse_version, BundleManifest, MANIFEST_FILE};
 pub use mbr::{mbr_problem, BundleMbr};
 pub use problem::BundleProblem;
 
@@ -40,8 +40,10 @@ pub enum BundleError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {size} bytes is larger than any module ({MAX_FILE_BYTES} max)")]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{path}: {} is larger than any module ({MAX_FILE_BYTES} max)", size_of(*.size))]
+    TooLarge { path: PathBuf, size: Option<u64> },
+    #[error("{path}: not a regular file (it is a {kind}); a bundle holds plain files only")]
+    NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path}: {source}")]
     Module { path: PathBuf, source: ModuleError },
     #[error("{}: not locked (run `flashline bundle lock {}`)", .0.display(), .0.display())]
@@ -63,6 +65,10 @@ impl BundleError {
             hint,
         }
     }
+}
+
+fn size_of(size: Option<u64>) -> String {
+    size.map_or("it".into(), |s| format!("{s} bytes"))
 }
 
 fn list(problems: &[BundleProblem]) -> String {
@@ -363,7 +369,9 @@ pub fn verify(dir: &Path) -> Result<Vec<BundleProblem>, BundleError> {
     let mut strays: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".bin") && !pinned.contains(&name.as_str()))
+        .filter(|name| {
+            name.to_ascii_lowercase().ends_with(".bin") && !pinned.contains(&name.as_str())
+        })
         .collect();
     strays.sort();
     problems.extend(strays.into_iter().map(BundleProblem::NotInLock));
@@ -371,20 +379,24 @@ pub fn verify(dir: &Path) -> Result<Vec<BundleProblem>, BundleError> {
     Ok(problems)
 }
 
-/// Reads a bundle file, refusing anything larger than a module can be.
+/// Reads a bundle file: a regular file (not a device, FIFO or directory, also behind a
+/// symlink) of at most [`MAX_FILE_BYTES`], counted as it is read, not taken from its length.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, BundleError> {
-    let io = |source| BundleError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(BundleError::TooLarge {
+    use crate::core::regular_file::{read_regular, ReadError};
+    read_regular(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(source) => BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::TooLarge { size, .. } => BundleError::TooLarge {
             path: path.to_path_buf(),
             size,
-        });
-    }
-    std::fs::read(path).map_err(io)
+        },
+        ReadError::NotRegular(kind) => BundleError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        },
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
