@@ -2,6 +2,9 @@
 //! panic. A short run is part of `cargo test`; the long run (100 000 cases each) is opt-in:
 //! `cargo test --release --test fuzz -- --ignored --nocapture`.
 
+#[path = "support/hostile.rs"]
+mod hostile;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -144,25 +147,109 @@ fn tests_toml(cases: u32) -> u32 {
     cases
 }
 
+/// The example bundle signed and packed in `dir`: (keys directory, archive).
+fn signed_example(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let keys = dir.join("keys");
+    flashline::stick::keys::generate(&keys).unwrap();
+    let archive = dir.join("b.tar");
+    let example = std::path::Path::new(EXAMPLE);
+    flashline::stick::pack(example, &keys.join("bundle.key"), &archive).unwrap();
+    (keys, archive)
+}
+
 fn archive_unpacker(cases: u32) -> u32 {
     let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys");
-    flashline::stick::keys::generate(&keys).unwrap();
-    let archive = dir.path().join("b.tar");
-    flashline::stick::pack(
-        std::path::Path::new(EXAMPLE),
-        &keys.join("bundle.key"),
-        &archive,
-    )
-    .unwrap();
+    let (keys, archive) = signed_example(dir.path());
     // The headers are what an unpacker reads first: mutate within the first 8 KiB.
     let head = std::fs::read(&archive).unwrap()[..8192].to_vec();
-    let work = dir.path().join("work");
     let input = dir.path().join("in.tar");
     runner(cases)
         .run(&prop_oneof![bytes(2048), mutated(head)], |b| {
             std::fs::write(&input, &b).unwrap();
-            let _ = flashline::stick::inspect(&input, &keys.join("bundle.pub"), &work);
+            let _ = flashline::stick::inspect(&input, &keys.join("bundle.pub"));
+            Ok(())
+        })
+        .unwrap();
+    cases
+}
+
+/// Counts what the reader takes from the archive.
+struct Counted<'a> {
+    inner: std::io::Cursor<&'a [u8]>,
+    read: u64,
+}
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Counted<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
+/// A header block with any size, type and name, its checksum right (so the reader goes past
+/// it): what a hostile archive is made of.
+fn hostile_header() -> impl Strategy<Value = Vec<u8>> {
+    (
+        proptest::collection::vec(any::<u8>(), 0..100),
+        prop_oneof![
+            0..4096u64,
+            any::<u64>().prop_map(|n| n >> 16),
+            Just(1 << 30)
+        ],
+        prop_oneof![
+            Just(b'0'),
+            Just(b'L'),
+            Just(b'x'),
+            Just(b'g'),
+            Just(b'5'),
+            any::<u8>()
+        ],
+    )
+        .prop_map(|(name, size, kind)| hostile::tar_header(&name, size, kind))
+}
+
+/// The bounded tar reader on random, mutated and hostile archives: it returns, reads at most
+/// its budget whatever the archive claims, and what it lists is within its limits.
+fn tar_reader(cases: u32) -> u32 {
+    use flashline::stick::tar_reader::{index, MAX_ENTRIES, MAX_INDEX_READ, MAX_NAME};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, archive) = signed_example(dir.path());
+    // The first headers and files of a real archive (the later ones then run past its end).
+    let real = std::fs::read(&archive).unwrap()[..64 * 1024].to_vec();
+    // Hostile headers, each followed by up to 8 KiB of data (the rest is claimed, not there).
+    let hostile =
+        proptest::collection::vec((hostile_header(), bytes(8192)), 1..80).prop_map(|parts| {
+            parts
+                .into_iter()
+                .flat_map(|(mut h, data)| {
+                    h.extend(data);
+                    h.resize(h.len().div_ceil(512) * 512, 0);
+                    h
+                })
+                .collect::<Vec<u8>>()
+        });
+    runner(cases)
+        .run(&prop_oneof![bytes(4096), mutated(real), hostile], |b| {
+            // As large as the archive says it is: a claimed size may run far past the bytes.
+            let claimed = b.len() as u64 + (1 << 40);
+            for len in [b.len() as u64, claimed] {
+                let mut r = Counted {
+                    inner: std::io::Cursor::new(&b[..]),
+                    read: 0,
+                };
+                if let Ok(entries) = index(&mut r, len) {
+                    prop_assert!(entries.len() <= MAX_ENTRIES);
+                    prop_assert!(entries.iter().all(|e| e.name.len() <= MAX_NAME));
+                }
+                prop_assert!(r.read <= MAX_INDEX_READ, "read {} bytes", r.read);
+            }
             Ok(())
         })
         .unwrap();
@@ -171,13 +258,14 @@ fn archive_unpacker(cases: u32) -> u32 {
 
 type Target = (&'static str, fn(u32) -> u32);
 
-const TARGETS: [Target; 6] = [
+const TARGETS: [Target; 7] = [
     ("module parser", module_parser),
     ("DfuSe layout parser", layout_parser),
     ("control reply decoders", control_decoders),
     ("serial line parser", serial_lines),
     ("tests.toml", tests_toml),
     ("bundle archive unpacker", archive_unpacker),
+    ("bounded tar reader", tar_reader),
 ];
 
 #[test]

@@ -108,6 +108,7 @@ fn the_active_bundle_is_old_or_new_after_kills_during_import() {
         archives.push((v, out));
     }
     let bundles = p("bundles");
+    std::fs::create_dir(&bundles).unwrap();
     let pubkey = p("keys/bundle.pub");
     let import = |archive: &Path| {
         Command::new(BIN)

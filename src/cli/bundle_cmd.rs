@@ -76,8 +76,23 @@ pub fn run(cmd: BundleCommand) -> Result<ExitCode> {
                 anyhow::bail!("give --pubkey and --into (no {STATION_TOML} here)");
             };
             match stick::import(&archive, &pubkey, &into, allow_downgrade)? {
-                stick::Imported::Activated { name, version, dir } => {
-                    println!("active bundle is now {name} {version} ({})", dir.display())
+                stick::Imported::Activated {
+                    name,
+                    version,
+                    dir,
+                    left_out,
+                } => {
+                    if !left_out.is_empty() {
+                        println!(
+                            "left out {} file(s) the signed lock does not list: {}",
+                            left_out.len(),
+                            left_out.join(", ")
+                        );
+                    }
+                    println!(
+                        "active bundle is now {name} {version}, every file verified ({})",
+                        dir.display()
+                    )
                 }
                 stick::Imported::AlreadyActive { name, version } => {
                     println!("{name} {version} is already active")

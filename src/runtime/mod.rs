@@ -100,18 +100,10 @@ impl Runtime {
         let mut last_frame: Option<Frame> = None;
         let mut display_retry_at = Duration::ZERO;
         let mut stopping = false;
-        let mut stick_seen = self
-            .stick
-            .as_ref()
-            .map(|s| stick::archives(&s.mount))
-            .unwrap_or_default();
-        let mut stick_look_at = Duration::ZERO;
+        let mut stick = stick::StickWatch::new(self.stick.as_ref());
         loop {
             let now = self.clock.now();
-            if now >= stick_look_at {
-                self.watch_stick(&mut stick_seen);
-                stick_look_at = now + stick::POLL_EVERY;
-            }
+            self.tick_stick(&mut stick, now);
             if !stopping && !driver.tick(now, &mut self.station) {
                 stopping = true;
             }
@@ -122,7 +114,7 @@ impl Runtime {
             }
             for input in self.inputs.sample(now) {
                 for command in self.station.handle(input, now) {
-                    self.execute(command, &mut cancels, &tx);
+                    self.execute(command, &mut cancels, &tx, &mut stick);
                 }
             }
             self.collect(&rx, &mut cancels, &mut verdicts, driver);
@@ -134,7 +126,7 @@ impl Runtime {
                 self.show(&frame, now, &mut display_retry_at);
                 last_frame = Some(frame);
             }
-            if stopping && !self.station.any_running() {
+            if stopping && !self.station.any_running() && !stick.is_running() {
                 break;
             }
             self.wait_tick();
@@ -151,6 +143,7 @@ impl Runtime {
         command: Command,
         cancels: &mut [Option<Arc<AtomicBool>>],
         tx: &Sender<JobMsg>,
+        stick: &mut stick::StickWatch,
     ) {
         match command {
             Command::StartJob(slot) => {
@@ -201,12 +194,12 @@ impl Runtime {
                     c.store(true, Ordering::SeqCst);
                 }
             }
-            Command::ImportBundle if self.stick.is_some() => self.offer_import(None),
+            Command::ImportBundle if self.stick.is_some() => self.offer_import(stick, None),
             Command::ExportRecords if self.stick.is_some() => self.export_records(),
             Command::ConfirmImport {
                 archive,
                 allow_downgrade,
-            } => self.confirm_import(archive, allow_downgrade),
+            } => self.confirm_import(stick, archive, allow_downgrade),
             Command::ImportBundle | Command::ExportRecords => {
                 let until = self.clock.now() + Duration::from_secs(3);
                 self.station

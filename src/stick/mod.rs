@@ -1,14 +1,19 @@
 //! Bundles on a USB stick: signing keys, signed archives, and the import that swaps the
-//! station's active bundle.
+//! station's active bundle. An archive is read in the order that keeps an unsigned one
+//! harmless: a bounded index (`tar_reader`), the signed lock (`archive`), then only the files
+//! that lock lists (`import`).
 
+mod archive;
 mod import;
+mod import_lock;
 pub mod keys;
 mod pack;
+pub mod tar_reader;
 
-pub use import::{compare_versions, import, inspect, Imported, Offer, ACTIVE_LINK};
+pub use import::{import, inspect, Imported, Offer, ACTIVE_LINK};
 pub use pack::{pack, trusted_comment};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::core::bundle::BundleError;
 
@@ -32,6 +37,15 @@ pub enum StickError {
     Bundle(BundleError),
     #[error("downgrade from {active} to {offered} needs confirmation (--allow-downgrade)")]
     Downgrade { active: String, offered: String },
+    #[error(
+        "the active bundle's version cannot be read ({why}); replacing it with {offered} \
+         needs confirmation (--allow-downgrade)"
+    )]
+    ActiveUnknown { offered: String, why: String },
+    #[error("{}: does not exist; create it first, or check --into (paths.bundles)", .0.display())]
+    NoBundlesDir(PathBuf),
+    #[error("another import is running (it holds {}); try again when it is done", .0.display())]
+    Busy(PathBuf),
 }
 
 impl StickError {

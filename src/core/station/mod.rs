@@ -67,6 +67,8 @@ pub struct Station {
     notice: Option<(Notice, Duration)>,
     /// A question on screen: FUNC held answers yes with this command, FUNC short says no.
     question: Option<(Notice, Command)>,
+    /// While the bundle is being swapped no unit starts; this says why on screen.
+    swapping: Option<Notice>,
 }
 
 impl Station {
@@ -84,7 +86,14 @@ impl Station {
             menu: None,
             notice: None,
             question: None,
+            swapping: None,
         }
+    }
+
+    /// Holds every start (and shows why) until called with `None`: a unit started during a
+    /// bundle swap would be recorded against a bundle it was not flashed with.
+    pub fn hold_for_swap(&mut self, why: Option<Notice>) {
+        self.swapping = why;
     }
 
     pub fn set_bundle(&mut self, bundle: Option<BundleLabel>) {
@@ -213,6 +222,10 @@ impl Station {
             );
             return vec![];
         }
+        if self.swapping.is_some() {
+            // The slot stays ready: START begins it once the swap is over.
+            return vec![];
+        }
         if self.bundle.is_none() {
             self.notify(
                 "NO BUNDLE",
@@ -290,12 +303,17 @@ impl Station {
                 items: MENU.iter().map(|s| s.to_string()).collect(),
                 selected,
             }),
-            notice: self.question.as_ref().map(|(n, _)| n.clone()).or_else(|| {
-                self.notice
-                    .as_ref()
-                    .filter(|(_, until)| now < *until)
-                    .map(|(n, _)| n.clone())
-            }),
+            notice: self
+                .question
+                .as_ref()
+                .map(|(n, _)| n.clone())
+                .or_else(|| {
+                    self.notice
+                        .as_ref()
+                        .filter(|(_, until)| now < *until)
+                        .map(|(n, _)| n.clone())
+                })
+                .or_else(|| self.swapping.clone()),
         }
     }
 }

@@ -192,3 +192,19 @@ fn a_held_record_shows_e_records_and_no_slot_starts_until_it_is_written() {
         "B, seated during the hold, starts"
     );
 }
+
+#[test]
+fn nothing_starts_while_held_and_start_begins_it_after() {
+    let mut st = station(true);
+    let why = Notice {
+        title: "IMPORTING".into(),
+        lines: vec![],
+    };
+    st.hold_for_swap(Some(why.clone()));
+    assert!(st.handle(Input::Seated(0), s(0)).is_empty());
+    assert!(st.handle(Input::Start, s(1)).is_empty());
+    assert!(!st.any_running());
+    assert_eq!(st.ui(s(1)).notice, Some(why));
+    st.hold_for_swap(None);
+    assert_eq!(st.handle(Input::Start, s(2)), vec![Command::StartJob(0)]);
+}

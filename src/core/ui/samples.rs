@@ -95,7 +95,7 @@ pub fn samples() -> Vec<(&'static str, UiState)> {
                     title: "IMPORT?".into(),
                     lines: vec![
                         "wheelchair-ctl 3.2.1".into(),
-                        "signed, verified".into(),
+                        "signature ok".into(),
                         "FUNC long: import".into(),
                         "FUNC short: cancel".into(),
                     ],
