@@ -73,6 +73,7 @@ fn start() -> UsbdDfu {
         pid: 0x0001,
         port: PortPath("mem".into()),
         serial: None,
+        address: None,
     };
     UsbdDfu {
         calls,

@@ -1,55 +1,18 @@
 //! Flashing simulated Argons through the real core: every fault ends in its operator code,
 //! and the same board, re-seated, then flashes fine.
 
-use std::path::{Path, PathBuf};
+#[path = "support/sim_rig.rs"]
+mod sim_rig;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use flashline::core::bundle::{self, Bundle};
-use flashline::core::control::BoardModule;
-use flashline::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
-use flashline::core::module::reseal::{edit_prefix, field};
+use flashline::core::bundle::Bundle;
+use flashline::core::flash::FlashOptions;
+use flashline::core::flash::Flasher;
 use flashline::core::module::ModuleFunction;
-use flashline::ports::Clock;
 use flashline::sim::argon::Presence;
-use flashline::sim::{Fault, SimArgon, SimBus, VirtualClock};
-
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
-
-fn example() -> Bundle {
-    Bundle::load(Path::new(EXAMPLE)).unwrap()
-}
-
-struct Rig {
-    clock: VirtualClock,
-    board: SimArgon,
-    bus: SimBus,
-}
-
-fn rig(faults: &str) -> Rig {
-    let clock = VirtualClock::new();
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared, "1-1.2", 7, Fault::parse_list(faults).unwrap());
-    let bus = SimBus::new(vec![board.clone()]);
-    Rig { clock, board, bus }
-}
-
-impl Rig {
-    fn flash(&mut self, bundle: &Bundle) -> Result<FlashReport, FlashError> {
-        let mut flasher = Flasher {
-            bus: &mut self.bus,
-            clock: &self.clock,
-            port: self.board.port(),
-            bundle,
-            options: FlashOptions::default(),
-        };
-        flasher.run(&mut |_| {})
-    }
-}
-
-fn reported(r: &FlashReport, f: ModuleFunction) -> &BoardModule {
-    r.board_modules.iter().find(|m| m.function == f).unwrap()
-}
+use sim_rig::*;
 
 #[test]
 fn a_blank_board_gets_the_whole_bundle_in_the_modeled_time() {
@@ -209,31 +172,6 @@ fn a_board_that_already_has_the_bundle_gets_nothing_written() {
     assert_eq!(r.modules_skipped.len(), 4);
     assert_eq!(rig.board.stats().bytes_written, 0);
     assert!(r.duration < Duration::from_secs(1), "{:?}", r.duration);
-}
-
-/// A copy of the example bundle whose module of `function` has another version.
-fn variant(dir: &Path, function: ModuleFunction, version: u16) -> PathBuf {
-    for entry in std::fs::read_dir(EXAMPLE).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-        }
-    }
-    let b = example();
-    let m = b
-        .modules
-        .iter()
-        .find(|m| m.module.function() == function)
-        .unwrap();
-    let path = dir.join(&m.file);
-    let mut bytes = std::fs::read(&path).unwrap();
-    edit_prefix(&mut bytes, |p| {
-        p[field::VERSION..field::VERSION + 2].copy_from_slice(&version.to_le_bytes())
-    })
-    .unwrap();
-    std::fs::write(&path, bytes).unwrap();
-    bundle::lock(dir).unwrap();
-    dir.to_path_buf()
 }
 
 #[test]

@@ -51,6 +51,7 @@ impl LibUsbBus {
                 pid: descriptor.product_id(),
                 port,
                 serial,
+                address: Some(device.address()),
             };
             found.push((device, info));
         }

@@ -38,10 +38,14 @@ operator_codes! {
     DfuStall => "E-DFU-STALL",
     /// A DFU operation did not finish in time.
     DfuTimeout => "E-DFU-TIMEOUT",
-    /// The board reported a write error.
+    /// A data block failed: the bootloader could not write it.
     DfuWrite => "E-DFU-WRITE",
-    /// The board reported an erase error.
+    /// An erase command failed.
     DfuErase => "E-DFU-ERASE",
+    /// Setting the address pointer failed.
+    DfuAddress => "E-DFU-ADDRESS",
+    /// The bootloader did not accept leaving DFU mode.
+    DfuLeave => "E-DFU-LEAVE",
     /// Any other DFU status or protocol error.
     DfuProtocol => "E-DFU-PROTO",
     /// Read-back differs from what was written.
@@ -50,8 +54,16 @@ operator_codes! {
     Region => "E-REGION",
     /// Control requests (module info, enter DFU, bootloader update) failed.
     Control => "E-CONTROL",
+    /// The board's app disabled firmware updates (Device OS -1380).
+    UpdatesDisabled => "E-UPDATES-OFF",
+    /// A module larger than Device OS's update area (-1351).
+    UpdateTooLarge => "E-UPDATE-SIZE",
+    /// Device OS refused a module sent by control request (validation, -1300…-1370).
+    UpdateRefused => "E-UPDATE-REFUSED",
     /// The board did not come back on USB after a reset.
     NoReenumerate => "E-REENUM",
+    /// The board was asked to reset and kept running, never leaving USB.
+    NoReset => "E-NO-RESET",
     /// After flashing, the board does not report the bundle's modules as present and valid.
     Verify => "E-VERIFY",
     /// The operator aborted the run from the menu.

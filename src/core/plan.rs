@@ -263,6 +263,8 @@ mod tests {
                 version: m.module.version(),
                 size: 0,
                 failed: 0,
+                store: Default::default(),
+                dependencies: Vec::new(),
             })
             .collect()
     }

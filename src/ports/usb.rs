@@ -31,6 +31,11 @@ pub struct DeviceInfo {
     pub port: PortPath,
     /// The USB serial-number string; for Particle boards, the device ID.
     pub serial: Option<String>,
+    /// The USB device address the host gave this enumeration (libusb's device address, the
+    /// kernel's devnum). A device that resets and re-enumerates gets a new one, so it tells a
+    /// board that came back from one that never left, however short the gap was. `None` when
+    /// the transport has no such number.
+    pub address: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,10 +62,14 @@ pub struct SimHandle {
     info: DeviceInfo,
 }
 
+/// What libusb's synchronous calls wait for when no timeout is given to the port.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl SimHandle {
     fn with_board<T>(
         &mut self,
         data_len: usize,
+        timeout: Duration,
         f: impl FnOnce(&mut super::argon::Board) -> Result<T, UsbError>,
     ) -> Result<T, UsbError> {
         let result = {
@@ -74,9 +78,18 @@ impl SimHandle {
             if board.generation != self.generation {
                 Err(UsbError::NoDevice)
             } else {
-                let cost = board.timing.transfer(data_len);
-                board.spend(cost);
-                f(&mut board)
+                // The bootloader does its work in the USB interrupt (usbd_device.cpp:381-393):
+                // until it ends, the next control transfer is not answered.
+                let wait = board.dfu.busy_until.saturating_sub(board.now());
+                if wait > timeout {
+                    board.hold(timeout);
+                    Err(UsbError::Timeout)
+                } else {
+                    board.hold(wait);
+                    let cost = board.timing.transfer(data_len);
+                    board.spend(cost);
+                    f(&mut board)
+                }
             }
         };
         self.board.pay();
@@ -89,8 +102,8 @@ impl UsbDevice for SimHandle {
         &self.info
     }
 
-    fn control_in(&mut self, setup: ControlSetup, _timeout: Duration) -> Result<Vec<u8>, UsbError> {
-        self.with_board(usize::from(setup.length), |b| {
+    fn control_in(&mut self, setup: ControlSetup, timeout: Duration) -> Result<Vec<u8>, UsbError> {
+        self.with_board(usize::from(setup.length), timeout, |b| {
             match (b.presence, setup.request_type) {
                 (Presence::Dfu, CLASS_IN) => b.dfu_in(setup),
                 (Presence::Firmware { .. }, _) => b.control_in(setup),
@@ -103,21 +116,21 @@ impl UsbDevice for SimHandle {
         &mut self,
         setup: ControlSetup,
         data: &[u8],
-        _timeout: Duration,
+        timeout: Duration,
     ) -> Result<(), UsbError> {
-        self.with_board(data.len(), |b| match (b.presence, setup.request_type) {
-            (Presence::Dfu, CLASS_OUT) => b.dfu_out(setup, data),
-            (Presence::Firmware { .. }, _) => b.control_out(setup, data),
-            _ => Err(UsbError::Stall),
+        self.with_board(data.len(), timeout, |b| {
+            match (b.presence, setup.request_type) {
+                (Presence::Dfu, CLASS_OUT) => b.dfu_out(setup, data),
+                (Presence::Firmware { .. }, _) => b.control_out(setup, data),
+                _ => Err(UsbError::Stall),
+            }
         })
     }
 
     fn set_alt_setting(&mut self, interface: u8, alt: u8) -> Result<(), UsbError> {
-        self.with_board(0, |b| {
-            if b.presence != Presence::Dfu
-                || interface != 0
-                || usize::from(alt) >= dfu_device::ALT_NAMES.len()
-            {
+        self.with_board(0, DEFAULT_TIMEOUT, |b| {
+            // SET_INTERFACE (usbd_dfu.cpp:101-107): any alt below 3.
+            if b.presence != Presence::Dfu || interface != 0 || usize::from(alt) >= 3 {
                 return Err(UsbError::Stall);
             }
             b.dfu.alt = alt;
@@ -126,11 +139,11 @@ impl UsbDevice for SimHandle {
     }
 
     fn alt_setting_names(&mut self, interface: u8) -> Result<Vec<(u8, String)>, UsbError> {
-        self.with_board(64, |b| {
+        self.with_board(64, DEFAULT_TIMEOUT, |b| {
             if b.presence != Presence::Dfu || interface != 0 {
                 return Ok(Vec::new());
             }
-            Ok(dfu_device::ALT_NAMES
+            Ok(b.alt_names()
                 .iter()
                 .enumerate()
                 .map(|(i, n)| (i as u8, n.to_string()))
@@ -139,7 +152,7 @@ impl UsbDevice for SimHandle {
     }
 
     fn dfu_functional_descriptor(&mut self, _interface: u8) -> Result<Option<Vec<u8>>, UsbError> {
-        self.with_board(9, |b| {
+        self.with_board(9, DEFAULT_TIMEOUT, |b| {
             Ok((b.presence == Presence::Dfu)
                 .then(|| dfu_device::functional_descriptor().to_bytes().to_vec()))
         })

@@ -14,18 +14,30 @@ pub enum Fault {
     UnplugAfter(u64),
     /// Unplugged when the DFU state machine enters this state.
     UnplugIn(DfuState),
-    /// Every DNLOAD stalls (from the first erase until re-seated).
+    /// Every DNLOAD is stalled into dfuERROR/errUNKNOWN, as the bootloader answers a DNLOAD in
+    /// a state without a transition (usbd_dfu.cpp:202-205), from the first one until
+    /// re-seated.
     Stall,
-    /// errWRITE on the block holding this address (or the first block written).
+    /// The flash write of the block holding this address (or of the first block) fails: the
+    /// next GETSTATUS reports errUNKNOWN in dfuERROR, as for every MAL failure
+    /// (usbd_dfu.cpp:544-550).
     WriteError(Option<u32>),
-    /// The first erase never finishes: the device stays dfuDNBUSY.
+    /// The first erase never finishes: the bootloader's interrupt never returns, so the next
+    /// GETSTATUS is never answered and the host's transfer times out.
     SlowErase,
     /// After leaving DFU the board never comes back on USB.
     NoReenumerate,
     /// Asked to enter DFU by control request, the board never comes back on USB.
     NoDfu,
-    /// Device OS refuses the enter-DFU control request (the 14400-baud trick still works).
+    /// Device OS refuses the enter-DFU control request (the app's control-request filter
+    /// denies it, -130; the 14400-baud trick still works).
     RefuseDfuRequest,
+    /// The app the board is seated with disables firmware updates (System.disableUpdates()):
+    /// START answers -1380 (Device OS ≥ 3.0) or 1 (older). An app written later does not.
+    UpdatesDisabled,
+    /// The app disables resets (System.disableReset()): after FINISH the pending shutdown
+    /// never happens and the board keeps running. Stays until re-seated with another app.
+    ResetDisabled,
     /// The board is a Boron.
     WrongPlatform,
     /// One byte flips in flash after it was written.
@@ -51,8 +63,9 @@ pub enum Fault {
 
 pub const FAULT_NAMES: &str =
     "unplug, unplug-after:BYTES, unplug-in:STATE, stall, write-error[:ADDR], \
-slow-erase, no-reenumerate, no-dfu, refuse-dfu-request, wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, \
-garbage:TEST, serial-drop:TEST, no-bootloader, swd-locked, swd-no-target";
+slow-erase, no-reenumerate, no-dfu, refuse-dfu-request, updates-disabled, reset-disabled, \
+wrong-platform, corrupt, meas:TEST=VALUE, no-reply:TEST, err:TEST, garbage:TEST, serial-drop:TEST, \
+no-bootloader, swd-locked, swd-no-target";
 
 impl Fault {
     pub fn parse(word: &str) -> Result<Fault, String> {
@@ -83,6 +96,8 @@ impl Fault {
             ("no-reenumerate", None) => Fault::NoReenumerate,
             ("no-dfu", None) => Fault::NoDfu,
             ("refuse-dfu-request", None) => Fault::RefuseDfuRequest,
+            ("updates-disabled", None) => Fault::UpdatesDisabled,
+            ("reset-disabled", None) => Fault::ResetDisabled,
             ("wrong-platform", None) => Fault::WrongPlatform,
             ("corrupt", None) => Fault::Corrupt,
             ("no-bootloader", None) => Fault::NoBootloader,
@@ -124,6 +139,8 @@ impl fmt::Display for Fault {
             Fault::NoReenumerate => write!(f, "no-reenumerate"),
             Fault::NoDfu => write!(f, "no-dfu"),
             Fault::RefuseDfuRequest => write!(f, "refuse-dfu-request"),
+            Fault::UpdatesDisabled => write!(f, "updates-disabled"),
+            Fault::ResetDisabled => write!(f, "reset-disabled"),
             Fault::WrongPlatform => write!(f, "wrong-platform"),
             Fault::Corrupt => write!(f, "corrupt"),
             Fault::Meas(t, v) => write!(f, "meas:{t}={v}"),
@@ -147,9 +164,10 @@ mod tests {
         let all =
             "unplug,unplug-after:200000,unplug-in:dfuDNBUSY,stall,write-error,write-error:0x30000,\
                    slow-erase,no-reenumerate,wrong-platform,corrupt,meas:vin=10.2,no-reply:vin,err:imu,\
-                   garbage:vin,serial-drop:gpio_loop,no-bootloader,swd-locked,swd-no-target";
+                   garbage:vin,serial-drop:gpio_loop,no-bootloader,swd-locked,swd-no-target,\
+                   updates-disabled,reset-disabled,no-dfu,refuse-dfu-request";
         let faults = Fault::parse_list(all).unwrap();
-        assert_eq!(faults.len(), 18);
+        assert_eq!(faults.len(), 22);
         let again: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
         assert_eq!(Fault::parse_list(&again.join(",")).unwrap(), faults);
     }

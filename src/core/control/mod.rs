@@ -2,10 +2,12 @@
 //! what it runs, and how to make it enter DFU, reset, or take a bootloader.
 
 pub mod messages;
+pub mod module_info;
 pub mod proto;
+pub mod result;
 pub mod service;
 
-pub use messages::BoardModule;
+pub use module_info::{BoardModule, ModuleStore};
 
 use std::time::Duration;
 
@@ -22,7 +24,7 @@ pub enum ControlError {
         request_type: u16,
         status: ServiceStatus,
     },
-    #[error("control request {request_type}: Device OS result {result}")]
+    #[error("control request {request_type}: Device OS result {}", result::describe(*.result))]
     Result { request_type: u16, result: i32 },
     #[error("control request {request_type}: no answer in time")]
     Timeout { request_type: u16 },
@@ -51,6 +53,10 @@ pub struct ControlClient<'a> {
     device: &'a mut dyn UsbDevice,
     clock: &'a dyn Clock,
     timeout: Duration,
+    /// Requests left over from an earlier session are cancelled before the first request,
+    /// as particle-usb does on open (src/device-base.js:160-163, 406-420): Device OS holds
+    /// at most four (usb_control_request_channel.h:31) and answers BUSY to a fifth.
+    stale_cancelled: bool,
 }
 
 impl<'a> ControlClient<'a> {
@@ -59,11 +65,25 @@ impl<'a> ControlClient<'a> {
             device,
             clock,
             timeout: Duration::from_secs(10),
+            stale_cancelled: false,
         }
     }
 
     fn call(&mut self, kind: u16, payload: &[u8]) -> Result<Vec<u8>, ControlError> {
+        if !self.stale_cancelled {
+            self.stale_cancelled = true;
+            // Its answer does not matter (particle-usb ignores it too); a board that went
+            // away fails the request itself.
+            let _ = service::cancel_all(self.device);
+        }
         service::request(self.device, self.clock, kind, payload, self.timeout)
+    }
+
+    /// The serial number in the board's OTP (request 21; control/config.cpp:155-167).
+    pub fn serial_number(&mut self) -> Result<String, ControlError> {
+        Ok(messages::decode_string_reply(
+            &self.call(kind::SERIAL_NUMBER, &[])?,
+        )?)
     }
 
     pub fn device_id(&mut self) -> Result<String, ControlError> {

@@ -114,6 +114,14 @@ impl Encoder {
         self
     }
 
+    /// A fixed32 field (wire type 5), written even when 0: Device OS's nanopb encodes
+    /// `checked_flags`/`passed_flags` this way (describe.pb.h FIXED32 fields).
+    pub fn fixed32(mut self, field: u32, v: u32) -> Self {
+        write_varint(&mut self.0, (u64::from(field) << 3) | 5);
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
     pub fn bytes(mut self, field: u32, v: &[u8]) -> Self {
         write_varint(&mut self.0, (u64::from(field) << 3) | 2);
         write_varint(&mut self.0, v.len() as u64);

@@ -127,8 +127,33 @@ impl ServiceReply {
     }
 }
 
-/// CHECK polling as particle-usb does it: quick at first, then once a second.
-const POLL_SCHEDULE_MS: [u64; 9] = [50, 50, 100, 100, 250, 250, 500, 500, 1000];
+/// CHECK polling: quick at first, then once a second. particle-usb waits 50 ms before its
+/// first CHECK (src/device-base.js:44); Device OS answers a CHECK in its USB interrupt
+/// (usb_control_request_channel.cpp:362-403), so asking sooner costs it nothing and saves
+/// most of that wait on the 1024-byte chunks of a firmware update.
+const POLL_SCHEDULE_MS: [u64; 10] = [2, 5, 10, 20, 50, 100, 250, 500, 500, 1000];
+
+fn setup(request: u8, value: u16, index: u16, length: u16) -> ControlSetup {
+    ControlSetup {
+        request_type: VENDOR_IN,
+        request,
+        value,
+        index,
+        length,
+    }
+}
+
+/// RESET with id 0: cancels every request the board holds (usb_control_request_channel.cpp:
+/// 473-500).
+pub fn cancel_all(device: &mut dyn UsbDevice) -> Result<ServiceReply, ControlError> {
+    let bytes = device
+        .control_in(setup(RESET, 0, 0, REPLY_LEN), Duration::from_secs(5))
+        .map_err(|source| ControlError::Usb {
+            op: "reset",
+            source,
+        })?;
+    parse(&bytes, "reset")
+}
 
 /// Sends one control request and returns its reply payload.
 pub fn request(
@@ -144,20 +169,24 @@ pub fn request(
     let transfer_timeout = Duration::from_secs(5);
     let usb = |op: &'static str| move |source: UsbError| ControlError::Usb { op, source };
     let deadline = Deadline::after(clock, timeout);
-    let setup = |request, value, index, length| ControlSetup {
-        request_type: VENDOR_IN,
-        request,
-        value,
-        index,
-        length,
-    };
-    let init = device
-        .control_in(
-            setup(INIT, payload.len() as u16, request_type, REPLY_LEN),
-            transfer_timeout,
-        )
-        .map_err(usb("init"))?;
-    let mut reply = parse(&init, "init")?;
+    let init_setup = setup(INIT, payload.len() as u16, request_type, REPLY_LEN);
+    let mut reply = parse(
+        &device
+            .control_in(init_setup, transfer_timeout)
+            .map_err(usb("init"))?,
+        "init",
+    )?;
+    if reply.status == ServiceStatus::Busy {
+        // Four requests are held already, left over from a cut session: cancel them and ask
+        // once more (Device OS answers BUSY to a fifth, :302-304).
+        cancel_all(device)?;
+        reply = parse(
+            &device
+                .control_in(init_setup, transfer_timeout)
+                .map_err(usb("init"))?,
+            "init",
+        )?;
+    }
     let id = reply
         .id
         .ok_or(ControlError::Malformed("init reply without id"))?;
@@ -202,7 +231,9 @@ pub fn request(
     }
     let done = check(device, &mut polls)?;
     status_ok(done, request_type)?;
-    if let Some(result) = done.result.filter(|r| *r < 0) {
+    // Any result but 0 is a failure, as particle-usb reads it (src/device.js sendRequest):
+    // Device OS before 3.0 answers a refused update with a positive 1.
+    if let Some(result) = done.result.filter(|r| *r != 0) {
         return Err(ControlError::Result {
             request_type,
             result,

@@ -7,7 +7,7 @@ pub mod request;
 mod session;
 mod status;
 
-pub use error::DfuError;
+pub use error::{DfuError, DfuStep};
 pub use layout::{LayoutError, MemoryLayout, Segment};
 pub use session::{DfuOptions, DfuSession, WritePhase};
 pub use status::{DfuState, DfuStatus, DfuStatusCode};

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::request::{self, FunctionalDescriptor};
-use super::{DfuError, DfuState, DfuStatus, DfuStatusCode, MemoryLayout};
+use super::{DfuError, DfuState, DfuStatus, DfuStatusCode, DfuStep, MemoryLayout};
 use crate::ports::clock::Deadline;
 use crate::ports::{Clock, UsbDevice, UsbError};
 
@@ -64,10 +64,16 @@ impl<'a> DfuSession<'a> {
         options: DfuOptions,
     ) -> Result<Self, DfuError> {
         let interface = 0;
-        let usb = |op| move |source| DfuError::Usb { op, source };
+        let usb = |step| {
+            move |source| DfuError::Usb {
+                step,
+                address: None,
+                source,
+            }
+        };
         let names = device
             .alt_setting_names(interface)
-            .map_err(usb("read alt settings"))?;
+            .map_err(usb(DfuStep::AltSettings))?;
         let name = names
             .iter()
             .find(|(a, _)| *a == alt)
@@ -76,7 +82,7 @@ impl<'a> DfuSession<'a> {
         let layout = MemoryLayout::parse(&name)?;
         let descriptor = device
             .dfu_functional_descriptor(interface)
-            .map_err(usb("read functional descriptor"))?
+            .map_err(usb(DfuStep::Descriptor))?
             .map(|raw| FunctionalDescriptor::parse(&raw).ok_or(DfuError::BadDescriptor))
             .transpose()?;
         // DFU 1.1 leaves wTransferSize optional; particle-usb assumes 1024 without it.
@@ -85,7 +91,7 @@ impl<'a> DfuSession<'a> {
             .max(1);
         device
             .set_alt_setting(interface, alt)
-            .map_err(usb("select alt setting"))?;
+            .map_err(usb(DfuStep::SelectAlt))?;
         let mut session = DfuSession {
             device,
             clock,
@@ -124,7 +130,7 @@ impl<'a> DfuSession<'a> {
         }
         let pages = self.layout.pages_covering(&range);
         for (i, page) in pages.iter().enumerate() {
-            self.dfuse_command(request::DFUSE_ERASE, *page, "erase")?;
+            self.dfuse_command(request::DFUSE_ERASE, *page, DfuStep::Erase)?;
             progress(WritePhase::Erase, i as u64 + 1, pages.len() as u64);
         }
         let total = data.len() as u64;
@@ -132,15 +138,19 @@ impl<'a> DfuSession<'a> {
             let offset = i * self.transfer_size;
             let block_address = address + offset as u32;
             let block_num = if self.options.address_every_block {
-                self.dfuse_command(request::DFUSE_SET_ADDRESS, block_address, "set address")?;
+                self.dfuse_command(
+                    request::DFUSE_SET_ADDRESS,
+                    block_address,
+                    DfuStep::SetAddress,
+                )?;
                 request::FIRST_DATA_BLOCK
             } else {
                 if i == 0 {
-                    self.dfuse_command(request::DFUSE_SET_ADDRESS, address, "set address")?;
+                    self.dfuse_command(request::DFUSE_SET_ADDRESS, address, DfuStep::SetAddress)?;
                 }
                 request::FIRST_DATA_BLOCK + i as u16
             };
-            self.download(block_num, block, "write")?;
+            self.download(block_num, block, DfuStep::Write, block_address)?;
             progress(WritePhase::Write, (offset + block.len()) as u64, total);
         }
         if self.options.readback && self.layout.all_readable(&range) {
@@ -171,7 +181,7 @@ impl<'a> DfuSession<'a> {
                 layout: self.layout.name.clone(),
             });
         }
-        self.dfuse_command(request::DFUSE_SET_ADDRESS, address, "set address")?;
+        self.dfuse_command(request::DFUSE_SET_ADDRESS, address, DfuStep::SetAddress)?;
         self.abort_ensure_idle()?;
         let mut out = Vec::with_capacity(len);
         let mut block = request::FIRST_DATA_BLOCK;
@@ -182,7 +192,8 @@ impl<'a> DfuSession<'a> {
                 .device
                 .control_in(setup, self.options.transfer_timeout)
                 .map_err(|source| DfuError::Usb {
-                    op: "upload",
+                    step: DfuStep::Read,
+                    address: Some(address + out.len() as u32),
                     source,
                 })?;
             if chunk.is_empty() {
@@ -196,9 +207,11 @@ impl<'a> DfuSession<'a> {
         Ok(out)
     }
 
-    /// Leaves DFU: zero-length DNLOAD, then GETSTATUS into dfuMANIFEST. The device resets
-    /// during manifestation, so a vanished device or a failed transfer after the DNLOAD is
-    /// the expected end, not an error.
+    /// Leaves DFU: zero-length DNLOAD, then one GETSTATUS, which reports dfuMANIFEST. The
+    /// bootloader resets 500 ms after that report, unless another DFU request arrives first:
+    /// any further request puts it in dfuERROR and cancels the reset (usbd_dfu.cpp:326-330,
+    /// 562-567, 613-620 @ v6.2.0). So nothing more is asked; the caller waits for the board's
+    /// next enumeration. A board already gone is the expected end, not an error.
     pub fn leave(mut self) -> Result<(), DfuError> {
         self.ensure_idle()?;
         let setup = request::out(
@@ -212,41 +225,45 @@ impl<'a> DfuSession<'a> {
             .control_out(setup, &[], self.options.transfer_timeout)
         {
             Ok(()) => {}
-            Err(UsbError::NoDevice | UsbError::Stall | UsbError::Timeout) => return Ok(()),
+            Err(UsbError::NoDevice) => return Ok(()),
             Err(source) => {
                 return Err(DfuError::Usb {
-                    op: "leave",
+                    step: DfuStep::Leave,
+                    address: None,
                     source,
                 })
             }
         }
-        match self.get_status("leave") {
-            Ok(s) if s.status != DfuStatusCode::Ok => Err(DfuError::Device {
-                op: "leave",
-                status: s.status,
+        match self.get_status(DfuStep::Leave) {
+            Ok(s) if s.status != DfuStatusCode::Ok || s.state == DfuState::Error => {
+                Err(DfuError::Device {
+                    step: DfuStep::Leave,
+                    address: None,
+                    status: s.status,
+                    state: s.state,
+                })
+            }
+            Ok(s) if s.state != DfuState::Manifest => Err(DfuError::UnexpectedState {
+                step: DfuStep::Leave,
                 state: s.state,
             }),
+            Err(e) if !e.is_gone() => Err(e),
             _ => Ok(()),
         }
     }
 
     /// A DfuSe command (DNLOAD block 0), retried when the device stalls it.
-    fn dfuse_command(
-        &mut self,
-        command: u8,
-        address: u32,
-        op: &'static str,
-    ) -> Result<(), DfuError> {
+    fn dfuse_command(&mut self, command: u8, address: u32, step: DfuStep) -> Result<(), DfuError> {
         let payload = request::dfuse_command(command, address);
         let mut attempt = 1;
         loop {
-            match self.download(0, &payload, op) {
+            match self.download(0, &payload, step, address) {
                 Err(DfuError::Usb {
                     source: UsbError::Stall,
                     ..
                 }) if attempt < self.options.stall_attempts => {
                     attempt += 1;
-                    log::warn!("{op} 0x{address:08x} stalled; recovering (attempt {attempt})");
+                    log::warn!("{step} 0x{address:08x} stalled; recovering (attempt {attempt})");
                     self.ensure_idle()?;
                 }
                 other => return other,
@@ -254,20 +271,38 @@ impl<'a> DfuSession<'a> {
         }
     }
 
-    /// DNLOAD one block, then poll GETSTATUS until the device is back in dfuDNLOAD-IDLE.
-    fn download(&mut self, block: u16, data: &[u8], op: &'static str) -> Result<(), DfuError> {
+    /// DNLOAD one block, then GETSTATUS until the device is back in dfuDNLOAD-IDLE. Particle's
+    /// bootloader reports dfuDNBUSY once with bwPollTimeout 0, does the work after that reply
+    /// and holds the next GETSTATUS until it is done (usbd_dfu.cpp:264-289, 467-561), so the
+    /// second GETSTATUS normally has the answer; a hung erase shows as that transfer's timeout.
+    fn download(
+        &mut self,
+        block: u16,
+        data: &[u8],
+        step: DfuStep,
+        address: u32,
+    ) -> Result<(), DfuError> {
         let setup = request::out(request::DNLOAD, block, self.interface, data.len());
+        let usb = |source| DfuError::Usb {
+            step,
+            address: Some(address),
+            source,
+        };
         self.device
             .control_out(setup, data, self.options.transfer_timeout)
-            .map_err(|source| DfuError::Usb { op, source })?;
+            .map_err(usb)?;
         let deadline = Deadline::after(self.clock, self.options.op_deadline);
         let started = self.clock.now();
         let mut polls = 0u32;
         loop {
-            let s = self.get_status(op)?;
+            let s = self.get_status(step).map_err(|e| match e {
+                DfuError::Usb { source, .. } => usb(source),
+                other => other,
+            })?;
             if s.status != DfuStatusCode::Ok || s.state == DfuState::Error {
                 return Err(DfuError::Device {
-                    op,
+                    step,
+                    address: Some(address),
                     status: s.status,
                     state: s.state,
                 });
@@ -278,79 +313,94 @@ impl<'a> DfuSession<'a> {
                     if deadline.passed(self.clock) {
                         let waited_ms = (self.clock.now() - started).as_millis() as u64;
                         return Err(DfuError::PollTimeout {
-                            op,
+                            step,
+                            address: Some(address),
                             state: s.state,
                             waited_ms,
                         });
                     }
-                    // Honour bwPollTimeout. A device that did the work inside the GETSTATUS
-                    // that reported dfuDNBUSY (usbd-dfu, Particle's bootloader) and says 0
-                    // is asked again at once; after that, at most once a millisecond.
+                    // Honour bwPollTimeout. A device that says 0 and does the work before it
+                    // answers again (Particle's bootloader, usbd-dfu) is asked again at once;
+                    // after that, at most once a millisecond.
                     let floor = if polls == 0 { 0 } else { 1 };
                     self.clock.sleep(Duration::from_millis(u64::from(
                         s.poll_timeout_ms.max(floor),
                     )));
                     polls += 1;
                 }
-                state => return Err(DfuError::UnexpectedState { op, state }),
+                state => return Err(DfuError::UnexpectedState { step, state }),
             }
         }
     }
 
-    fn get_status(&mut self, op: &'static str) -> Result<DfuStatus, DfuError> {
+    fn get_status(&mut self, step: DfuStep) -> Result<DfuStatus, DfuError> {
         let setup = request::input(request::GETSTATUS, 0, self.interface, DfuStatus::LEN as u16);
         let reply = self
             .device
             .control_in(setup, self.options.transfer_timeout)
-            .map_err(|source| DfuError::Usb { op, source })?;
+            .map_err(|source| DfuError::Usb {
+                step,
+                address: None,
+                source,
+            })?;
         DfuStatus::parse(&reply).ok_or(DfuError::BadStatus {
-            op,
+            step,
             len: reply.len(),
         })
     }
 
-    fn control_out_no_data(&mut self, request: u8, op: &'static str) -> Result<(), DfuError> {
+    fn control_out_no_data(&mut self, request: u8, step: DfuStep) -> Result<(), DfuError> {
         let setup = request::out(request, 0, self.interface, 0);
         self.device
             .control_out(setup, &[], self.options.transfer_timeout)
-            .map_err(|source| DfuError::Usb { op, source })
+            .map_err(|source| DfuError::Usb {
+                step,
+                address: None,
+                source,
+            })
     }
 
     /// Brings the device to dfuIDLE or dfuDNLOAD-IDLE: CLRSTATUS from dfuERROR, ABORT from
     /// the upload/download idle states.
     fn ensure_idle(&mut self) -> Result<(), DfuError> {
         for _ in 0..3 {
-            let s = self.get_status("get status")?;
+            let s = self.get_status(DfuStep::GetStatus)?;
             match s.state {
                 DfuState::DfuIdle | DfuState::DnloadIdle => return Ok(()),
-                DfuState::Error => self.control_out_no_data(request::CLRSTATUS, "clear status")?,
-                _ => self.control_out_no_data(request::ABORT, "abort")?,
+                DfuState::Error => {
+                    self.control_out_no_data(request::CLRSTATUS, DfuStep::ClearStatus)?
+                }
+                _ => self.control_out_no_data(request::ABORT, DfuStep::Abort)?,
             }
         }
-        let s = self.get_status("get status")?;
+        let s = self.get_status(DfuStep::GetStatus)?;
         match s.state {
             DfuState::DfuIdle | DfuState::DnloadIdle => Ok(()),
             state => Err(DfuError::UnexpectedState {
-                op: "return to idle",
+                step: DfuStep::GetStatus,
                 state,
             }),
         }
     }
 
     fn abort_ensure_idle(&mut self) -> Result<(), DfuError> {
-        self.control_out_no_data(request::ABORT, "abort")?;
-        let s = self.get_status("abort")?;
+        self.control_out_no_data(request::ABORT, DfuStep::Abort)?;
+        let s = self.get_status(DfuStep::Abort)?;
         match s.state {
             DfuState::DfuIdle => Ok(()),
             DfuState::Error => {
-                self.control_out_no_data(request::CLRSTATUS, "clear status")?;
+                self.control_out_no_data(request::CLRSTATUS, DfuStep::ClearStatus)?;
                 Err(DfuError::Device {
-                    op: "abort",
+                    step: DfuStep::Abort,
+                    address: None,
                     status: s.status,
                     state: s.state,
                 })
             }
-            state => Err(DfuError::UnexpectedState { op: "abort", state }),
+            state => Err(DfuError::UnexpectedState {
+                step: DfuStep::Abort,
+                state,
+            }),
         }
     }
 }

@@ -74,6 +74,67 @@ impl FoundBoard {
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case(device_id))
     }
+
+    /// Whether this is a later enumeration than `before`: another mode (PID), or a new USB
+    /// device address — the kernel numbers every enumeration anew, so a board that reset
+    /// and came back has another address however short its absence was.
+    pub fn is_new_since(&self, before: &DeviceInfo) -> bool {
+        self.info.pid != before.pid
+            || matches!((self.info.address, before.address), (Some(a), Some(b)) if a != b)
+    }
+}
+
+/// Waits for a board that was asked to reset (`before` is how it was enumerated then) to
+/// leave and come back on `port`, in `want` mode if given. A real board keeps running and
+/// stays on USB for a while after the request (Device OS: a second after reset or enter-DFU,
+/// system_control_internal.cpp:170-197; the bootloader: 500 ms after dfuMANIFEST,
+/// usbd_dfu.cpp:562-567), so the board still there is not the reset one: only a new
+/// enumeration, or having seen the port empty, counts. Still the same enumeration after
+/// `leave_timeout`: `NoReset`; gone and not back within `return_timeout` of leaving:
+/// `NoReenumerate`.
+pub fn wait_for_reenumeration(
+    bus: &mut dyn UsbBus,
+    clock: &dyn Clock,
+    port: &PortPath,
+    before: &DeviceInfo,
+    want: Option<Mode>,
+    leave_timeout: Duration,
+    return_timeout: Duration,
+) -> Result<FoundBoard, FlashError> {
+    let started = clock.now();
+    let mut left_at: Option<Duration> = None;
+    loop {
+        match look(bus, port) {
+            None => {
+                left_at.get_or_insert(clock.now());
+            }
+            Some(b) if left_at.is_some() || b.is_new_since(before) => {
+                left_at.get_or_insert(clock.now());
+                if want.is_none_or(|m| b.mode == m) {
+                    return Ok(b);
+                }
+            }
+            Some(_) => {
+                let waited = clock.now() - started;
+                if waited >= leave_timeout {
+                    return Err(FlashError::NoReset {
+                        port: port.clone(),
+                        address: before.address,
+                        waited_ms: waited.as_millis() as u64,
+                    });
+                }
+            }
+        }
+        let waited = clock.now() - started;
+        if left_at.is_some_and(|at| clock.now() - at >= return_timeout) {
+            return Err(FlashError::NoReenumerate {
+                port: port.clone(),
+                expected: want.map_or("a Particle board", Mode::name),
+                waited_ms: waited.as_millis() as u64,
+            });
+        }
+        clock.sleep(POLL_EVERY);
+    }
 }
 
 /// Waits until the board with `device_id` is on USB, anywhere, in either mode.

@@ -1,5 +1,5 @@
 use crate::core::control::ControlError;
-use crate::core::dfu::{DfuError, DfuStatusCode};
+use crate::core::dfu::{DfuError, DfuStep};
 use crate::core::operator_code::OperatorCode;
 use crate::ports::{PortPath, SwdError, UsbError};
 
@@ -19,6 +19,16 @@ pub enum FlashError {
         expected: &'static str,
         waited_ms: u64,
     },
+    #[error(
+        "board on {port} was asked to reset but is still running (USB address {}) {waited_ms} ms \
+         later: it never left USB",
+        address.map_or("unknown".to_string(), |a| a.to_string())
+    )]
+    NoReset {
+        port: PortPath,
+        address: Option<u8>,
+        waited_ms: u64,
+    },
     #[error("board on {port} went away during {during}")]
     Unplugged { port: PortPath, during: String },
     #[error("writing {module}: {source}")]
@@ -28,6 +38,15 @@ pub enum FlashError {
         during: &'static str,
         source: ControlError,
     },
+    #[error(
+        "the board's app disabled firmware updates (Device OS refused {module}), and the \
+         bundle's own app would not replace it"
+    )]
+    UpdatesDisabled { module: String },
+    #[error("{module} is larger than Device OS's 1500 KiB update area ({size} bytes)")]
+    UpdateTooLarge { module: String, size: usize },
+    #[error("Device OS refused {module}: {}", crate::core::control::result::describe(*.result))]
+    UpdateRefused { module: String, result: i32 },
     #[error("opening the board on {port}: {source}")]
     Open { port: PortPath, source: UsbError },
     #[error("{0}")]
@@ -70,6 +89,7 @@ impl FlashError {
             FlashError::NoBoard { .. } => C::NoBoard,
             FlashError::WrongPlatform { .. } => C::WrongPlatform,
             FlashError::NoReenumerate { .. } => C::NoReenumerate,
+            FlashError::NoReset { .. } => C::NoReset,
             FlashError::Unplugged { .. } => C::Unplugged,
             FlashError::Open {
                 source: UsbError::NoDevice,
@@ -82,6 +102,9 @@ impl FlashError {
             FlashError::Serial { .. } => C::Control,
             FlashError::Control { source, .. } if source.is_gone() => C::Unplugged,
             FlashError::Control { .. } => C::Control,
+            FlashError::UpdatesDisabled { .. } => C::UpdatesDisabled,
+            FlashError::UpdateTooLarge { .. } => C::UpdateTooLarge,
+            FlashError::UpdateRefused { .. } => C::UpdateRefused,
             FlashError::Dfu { source, .. } => dfu_code(source),
             FlashError::Swd { source, .. } => source.code(),
             FlashError::WrongBoard { .. } => C::WrongBoard,
@@ -95,17 +118,24 @@ impl FlashError {
             FlashError::NoBoard { .. } => "no board on USB".into(),
             FlashError::WrongPlatform { board, .. } => format!("board is {board}"),
             FlashError::NoReenumerate { .. } => "no USB after reset".into(),
+            FlashError::NoReset { .. } => "board did not reset".into(),
             FlashError::Unplugged { .. } => "board unplugged".into(),
             FlashError::Dfu { module, source } => {
                 // `system-part#1 v1502` → `system-part`: the reason line has 21 characters.
                 let what = module.split('#').next().unwrap_or(module);
                 match source {
-                    DfuError::Device { status, .. } => format!("{status} {what}"),
+                    DfuError::Device { step, .. } => format!("{} err {what}", step.short()),
                     DfuError::PollTimeout { .. } => format!("timeout {what}"),
+                    DfuError::Usb { source, .. } if *source == UsbError::Timeout => {
+                        format!("timeout {what}")
+                    }
                     _ => format!("DFU error {what}"),
                 }
             }
             FlashError::Control { during, .. } => format!("{during} failed"),
+            FlashError::UpdatesDisabled { .. } => "app disabled updates".into(),
+            FlashError::UpdateTooLarge { .. } => "update too large".into(),
+            FlashError::UpdateRefused { result, .. } => format!("update refused {result}"),
             FlashError::Open { .. } => "cannot open USB".into(),
             FlashError::Region(_) => "region not owned".into(),
             FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),
@@ -118,6 +148,9 @@ impl FlashError {
     }
 }
 
+/// What the host knows when DFU fails: the transport's answer, or which step the bootloader
+/// failed — never which error status, since Particle's bootloader says errUNKNOWN for every
+/// flash failure (usbd_dfu.cpp:239, 497, 547 @ v6.2.0).
 fn dfu_code(e: &DfuError) -> OperatorCode {
     use OperatorCode as C;
     match e {
@@ -134,18 +167,13 @@ fn dfu_code(e: &DfuError) -> OperatorCode {
             ..
         }
         | DfuError::PollTimeout { .. } => C::DfuTimeout,
-        DfuError::Device {
-            status: DfuStatusCode::ErrWrite | DfuStatusCode::ErrProg,
-            ..
-        } => C::DfuWrite,
-        DfuError::Device {
-            status: DfuStatusCode::ErrErase | DfuStatusCode::ErrCheckErased,
-            ..
-        } => C::DfuErase,
-        DfuError::Device {
-            status: DfuStatusCode::ErrStalledPkt,
-            ..
-        } => C::DfuStall,
+        DfuError::Device { step, .. } => match step {
+            DfuStep::Erase => C::DfuErase,
+            DfuStep::Write => C::DfuWrite,
+            DfuStep::SetAddress => C::DfuAddress,
+            DfuStep::Leave => C::DfuLeave,
+            _ => C::DfuProtocol,
+        },
         DfuError::NotWritable { .. } | DfuError::NotReadable { .. } => C::Region,
         DfuError::Readback { .. } => C::DfuReadback,
         _ => C::DfuProtocol,

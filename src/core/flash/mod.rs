@@ -4,10 +4,14 @@
 //! in `--sim`; only the `UsbBus` and `Clock` differ.
 
 mod board;
+mod control_route;
+mod dfu_route;
 mod error;
 mod swd;
 
-pub use board::{boards, look, look_by_id, wait_for, wait_for_id, FoundBoard, Mode};
+pub use board::{
+    boards, look, look_by_id, wait_for, wait_for_id, wait_for_reenumeration, FoundBoard, Mode,
+};
 pub use error::FlashError;
 pub use swd::{particle_device_id, SwdFlasher};
 
@@ -16,20 +20,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::bundle::{Bundle, BundleModule};
+use super::bundle::Bundle;
 use super::control::{BoardModule, ControlClient};
-use super::dfu::{DfuError, DfuOptions, DfuSession, WritePhase};
-use super::event::{Event, EventSink, Phase, Stage};
-use super::flash_map;
+use super::dfu::DfuOptions;
+use super::event::{Event, EventSink, Stage};
 use super::plan::{BoardView, FlashPlan, Route};
-use crate::ports::{Clock, PortPath, SerialPorts, UsbBus, UsbDevice};
+use crate::ports::{Clock, DeviceInfo, PortPath, SerialPorts, UsbBus, UsbDevice};
 
 #[derive(Debug, Clone)]
 pub struct FlashOptions {
     pub dfu: DfuOptions,
     /// How long a freshly seated board may take to appear.
     pub find_timeout: Duration,
-    /// How long a board may take to come back after a reset.
+    /// How long a board asked to reset may keep running before it leaves USB (Device OS waits
+    /// a second, longer while it applies an update or when its app delays the reset).
+    pub leave_timeout: Duration,
+    /// How long a board may take to come back after it left.
     pub reenumerate_timeout: Duration,
     /// Plan only; write nothing.
     pub dry_run: bool,
@@ -46,6 +52,7 @@ impl Default for FlashOptions {
         FlashOptions {
             dfu: DfuOptions::default(),
             find_timeout: Duration::from_secs(5),
+            leave_timeout: Duration::from_secs(15),
             reenumerate_timeout: Duration::from_secs(20),
             dry_run: false,
             cancel: None,
@@ -77,18 +84,51 @@ impl std::fmt::Debug for SerialFallback {
     }
 }
 
+/// How a module reached the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WrittenBy {
+    /// Device OS's firmware-update control requests.
+    ControlRequest,
+    Dfu,
+    Swd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrittenModule {
+    pub module: String,
+    pub route: WrittenBy,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FlashReport {
     pub device_id: Option<String>,
     pub platform: String,
     pub modules_written: Vec<String>,
+    /// Each written module with its route, in the order written.
+    pub written: Vec<WrittenModule>,
     pub modules_skipped: Vec<String>,
     pub bytes_written: u64,
     pub board_modules: Vec<BoardModule>,
     pub system_version: Option<String>,
     pub plan: Vec<String>,
+    /// Resets the host waited through (each a new USB enumeration).
+    pub resets: u32,
     #[serde(skip)]
     pub duration: Duration,
+}
+
+impl FlashReport {
+    fn wrote(&mut self, module: String, route: WrittenBy, bytes: u64) {
+        self.modules_written.push(module.clone());
+        self.bytes_written += bytes;
+        self.written.push(WrittenModule {
+            module,
+            route,
+            bytes,
+        });
+    }
 }
 
 /// Rounds of plan → write → reset before giving up (a blank board needs three: DFU modules,
@@ -133,11 +173,13 @@ impl Flasher<'_> {
             device_id: found.info.serial.as_ref().map(|s| s.to_lowercase()),
             platform: found.platform.name.into(),
             modules_written: Vec::new(),
+            written: Vec::new(),
             modules_skipped: Vec::new(),
             bytes_written: 0,
             board_modules: Vec::new(),
             system_version: None,
             plan: Vec::new(),
+            resets: 0,
             duration: Duration::ZERO,
         };
         let mut mode = found.mode;
@@ -165,25 +207,42 @@ impl Flasher<'_> {
             };
             let batch = plan.to_write(route);
             for m in &batch {
-                let key = (m.module.function() as u8, m.module.index());
-                if written.contains(&key) {
+                if written.contains(&(m.module.function() as u8, m.module.index())) {
                     return Err(FlashError::Verify(vec![format!(
                         "{} was written but the board does not report it valid",
                         m.module.label()
                     )]));
                 }
-                written.push(key);
             }
+            let before = report.modules_written.len();
             mode = match (route, mode) {
                 (Route::Control, Mode::Firmware) => {
-                    self.send_by_control(&batch, &mut report, events)?
+                    match self.send_by_control(&batch, &mut report, events) {
+                        Err(FlashError::UpdatesDisabled { .. })
+                            if control_route::dfu_first_helps(&plan) =>
+                        {
+                            let note = control_route::dfu_first_note(&batch);
+                            log::warn!("{note}");
+                            report.plan.push(format!("note   {note}"));
+                            events(stage(Stage::Plan, note));
+                            let dfu = plan.to_write(Route::Dfu);
+                            self.dfu_session(mode, &dfu, &mut report, events)?
+                        }
+                        other => other?,
+                    }
                 }
                 (Route::Control, Mode::Dfu) => {
                     // Only the bootloader is left but the board sits in DFU: leave to boot it.
-                    self.leave_dfu(events)?
+                    self.leave_dfu(&mut report, events)?
                 }
                 (Route::Dfu, _) => self.dfu_session(mode, &batch, &mut report, events)?,
             };
+            let newly = self
+                .bundle
+                .modules
+                .iter()
+                .filter(|m| report.modules_written[before..].contains(&m.module.label()));
+            written.extend(newly.map(|m| (m.module.function() as u8, m.module.index())));
         }
         Err(FlashError::Verify(vec![
             "the board did not settle on the bundle".into(),
@@ -193,6 +252,7 @@ impl Flasher<'_> {
     /// Resets a board running Device OS by control request and waits for it to come back.
     pub fn reset_board(&mut self) -> Result<(), FlashError> {
         let mut device = self.open()?;
+        let before = device.info().clone();
         ControlClient::new(device.as_mut(), self.clock)
             .reset()
             .map_err(|source| FlashError::Control {
@@ -200,7 +260,8 @@ impl Flasher<'_> {
                 source,
             })?;
         drop(device);
-        self.wait_after_reset(Some(Mode::Firmware)).map(drop)
+        self.wait_after_reset(&before, Some(Mode::Firmware))
+            .map(drop)
     }
 
     fn open(&mut self) -> Result<Box<dyn UsbDevice>, FlashError> {
@@ -235,179 +296,27 @@ impl Flasher<'_> {
             .module_info()
             .map_err(control_err("reading module info"))?;
         report.board_modules = modules.clone();
-        Ok(BoardView::Firmware(modules))
+        // Factory and backup copies are not what the board runs: a factory app is no user part.
+        Ok(BoardView::Firmware(
+            modules.into_iter().filter(BoardModule::runs).collect(),
+        ))
     }
 
-    /// Sends modules by the firmware-update control requests; Device OS installs each at its
-    /// next reset, which it does by itself.
-    fn send_by_control(
+    /// Waits for the board to leave and come back on the same port, as a new enumeration
+    /// (board.rs). A board that comes back in DFU when firmware was expected has no valid
+    /// system firmware: that is a verify failure.
+    fn wait_after_reset(
         &mut self,
-        modules: &[&BundleModule],
-        report: &mut FlashReport,
-        events: EventSink<'_>,
+        before: &DeviceInfo,
+        want: Option<Mode>,
     ) -> Result<Mode, FlashError> {
-        for m in modules {
-            self.check_cancel()?;
-            let label = m.module.label();
-            events(stage(Stage::Bootloader, label.clone()));
-            let mut device = self.open()?;
-            let mut control = ControlClient::new(device.as_mut(), self.clock);
-            control
-                .update_firmware(m.module.bytes(), &mut |done, total| {
-                    events(Event::Progress {
-                        module: label.clone(),
-                        phase: Phase::Send,
-                        done,
-                        total,
-                    })
-                })
-                .map_err(|source| match source.is_gone() {
-                    true => FlashError::Unplugged {
-                        port: self.port.clone(),
-                        during: format!("sending {label}"),
-                    },
-                    false => FlashError::Control {
-                        during: "bootloader update",
-                        source,
-                    },
-                })?;
-            report.modules_written.push(label);
-            report.bytes_written += m.module.bytes().len() as u64;
-            drop(device);
-            events(stage(Stage::Reconnect, "installing at reset".into()));
-            self.wait_after_reset(Some(Mode::Firmware))?;
-        }
-        Ok(Mode::Firmware)
-    }
-
-    /// One DFU session: enter DFU if needed, write every module, leave once.
-    fn dfu_session(
-        &mut self,
-        mode: Mode,
-        modules: &[&BundleModule],
-        report: &mut FlashReport,
-        events: EventSink<'_>,
-    ) -> Result<Mode, FlashError> {
-        for m in modules {
-            if let Some(reason) = flash_map::placement_problem(&m.module.clone()) {
-                return Err(FlashError::Region(format!("{}: {reason}", m.file)));
-            }
-        }
-        if mode == Mode::Firmware {
-            self.enter_dfu(events)?;
-        }
-        let mut device = self.open()?;
-        let port = self.port.clone();
-        let gone = |label: &str, e: DfuError| match e.is_gone() {
-            true => FlashError::Unplugged {
-                port: port.clone(),
-                during: format!("writing {label}"),
-            },
-            false => FlashError::Dfu {
-                module: label.to_string(),
-                source: e,
-            },
-        };
-        let mut session =
-            DfuSession::open(device.as_mut(), self.clock, 0, self.options.dfu.clone())
-                .map_err(|e| gone("DFU session", e))?;
-        for m in modules {
-            if let Err(e) = self.check_cancel() {
-                // Leave DFU so the board is not left waiting in the bootloader.
-                let _ = session.leave();
-                return Err(e);
-            }
-            let label = m.module.label();
-            events(stage(Stage::Dfu, label.clone()));
-            // The same answer to "what goes where" as the SWD image (core::image).
-            let region = super::image::region_of(&m.module);
-            let image = &region.bytes;
-            session
-                .write(region.address, image, &mut |phase, done, total| {
-                    let phase = match phase {
-                        WritePhase::Erase => Phase::Erase,
-                        WritePhase::Write => Phase::Write,
-                        WritePhase::Readback => Phase::Readback,
-                    };
-                    events(Event::Progress {
-                        module: label.clone(),
-                        phase,
-                        done,
-                        total,
-                    })
-                })
-                .map_err(|e| gone(&label, e))?;
-            report.modules_written.push(label);
-            report.bytes_written += image.len() as u64;
-        }
-        events(stage(Stage::Leave, "reset into firmware".into()));
-        session.leave().map_err(|e| gone("leave", e))?;
-        drop(device);
-        self.wait_after_reset(Some(Mode::Firmware))
-    }
-
-    /// Asks Device OS to reset into DFU; if it refuses, the classic fallback: open its USB
-    /// serial port at 14400 baud and close it.
-    fn enter_dfu(&mut self, events: EventSink<'_>) -> Result<(), FlashError> {
-        events(stage(Stage::EnterDfu, "control request".into()));
-        let mut device = self.open()?;
-        let asked = ControlClient::new(device.as_mut(), self.clock).enter_dfu();
-        drop(device);
-        match (asked, &self.options.dfu_by_serial) {
-            (Ok(()), _) => {}
-            (Err(source), _) if source.is_gone() => {
-                return Err(FlashError::Unplugged {
-                    port: self.port.clone(),
-                    during: "entering DFU".into(),
-                })
-            }
-            (Err(source), Some(serial)) => {
-                log::warn!(
-                    "enter-DFU request refused ({source}); trying the 14400-baud serial trick"
-                );
-                events(stage(Stage::EnterDfu, "14400-baud serial".into()));
-                let mut ports = serial.0.lock().unwrap_or_else(|p| p.into_inner());
-                ports
-                    .touch(&self.port, DFU_BAUD)
-                    .map_err(|e| FlashError::Serial {
-                        during: "entering DFU at 14400 baud",
-                        reason: e.to_string(),
-                    })?;
-            }
-            (Err(source), None) => {
-                return Err(FlashError::Control {
-                    during: "entering DFU",
-                    source,
-                })
-            }
-        }
-        self.wait_after_reset(Some(Mode::Dfu)).map(drop)
-    }
-
-    fn leave_dfu(&mut self, events: EventSink<'_>) -> Result<Mode, FlashError> {
-        events(stage(Stage::Leave, "reset into firmware".into()));
-        let mut device = self.open()?;
-        let session = DfuSession::open(device.as_mut(), self.clock, 0, self.options.dfu.clone())
-            .map_err(|source| FlashError::Dfu {
-                module: "leave".into(),
-                source,
-            })?;
-        session.leave().map_err(|source| FlashError::Dfu {
-            module: "leave".into(),
-            source,
-        })?;
-        drop(device);
-        self.wait_after_reset(Some(Mode::Firmware))
-    }
-
-    /// Waits for the board to re-enumerate on the same port. A board that comes back in DFU
-    /// when firmware was expected has no valid system firmware: that is a verify failure.
-    fn wait_after_reset(&mut self, want: Option<Mode>) -> Result<Mode, FlashError> {
-        match wait_for(
+        match wait_for_reenumeration(
             self.bus,
             self.clock,
             &self.port,
+            before,
             want,
+            self.options.leave_timeout,
             self.options.reenumerate_timeout,
         ) {
             Ok(board) => Ok(board.mode),
@@ -460,7 +369,6 @@ impl Flasher<'_> {
         if !problems.is_empty() {
             return Err(FlashError::Verify(problems));
         }
-        report.board_modules = reported;
         report.modules_skipped = self
             .bundle
             .modules

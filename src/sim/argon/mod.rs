@@ -3,15 +3,19 @@
 
 mod boot;
 mod control_server;
+pub(crate) mod device_os;
 pub(crate) mod dfu_device;
+mod firmware_update;
 mod memory;
+mod module_info;
 mod swd_target;
 pub(crate) mod test_firmware;
 mod timing;
+mod usb_channel;
 
-pub use boot::{BootOutcome, FoundModule};
+pub use boot::{BootOutcome, FoundModule, ModuleSlot};
 pub use memory::NorFlash;
-pub use timing::Timing;
+pub use timing::{ResetTiming, Timing, MANIFEST_RESET_DELAY, RESET_TIMINGS};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,8 +23,8 @@ use std::time::Duration;
 use crate::core::dfu::DfuState;
 use crate::core::module::{Module, ModuleFunction, Platform, PARTICLE_VID};
 use crate::ports::{Clock, DeviceInfo, PortPath};
-use control_server::ServiceState;
 use dfu_device::DfuMachine;
+use usb_channel::ServiceState;
 
 use super::fault::Fault;
 
@@ -32,6 +36,8 @@ pub const EXTERNAL_FLASH_BASE: u32 = 0x8000_0000;
 const STAND_IN_MBR: [u8; 8] = [0x00, 0x04, 0x00, 0x20, 0x81, 0x0A, 0x00, 0x00];
 /// The bootloader a blank sim board leaves the factory with.
 pub const FACTORY_BOOTLOADER_VERSION: u16 = 501;
+/// The ESP32 firmware every Argon shipped with (NCP 0.0.5, module version 5).
+pub const ARGON_NCP_VERSION: u16 = 5;
 
 /// Where the board is, as the USB bus sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +55,16 @@ pub enum Presence {
     },
 }
 
+/// A reset Device OS has promised and not done yet: until `at` it keeps running, stays on USB
+/// and answers requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingReset {
+    pub at: Duration,
+    /// When it was promised (the time in between is the board's own, not the host's).
+    pub since: Duration,
+    pub into_dfu: bool,
+}
+
 /// Counters the benchmarks and tests read.
 #[derive(Debug, Clone, Default)]
 pub struct SimStats {
@@ -57,7 +73,11 @@ pub struct SimStats {
     pub device_busy: Duration,
     pub bytes_written: u64,
     pub pages_erased: u64,
+    /// Every reset of the chip, including those the host cannot see (the MBR's reset while a
+    /// staged bootloader is installed).
     pub resets: u32,
+    /// USB enumerations after a reset or re-attach: what the host can see.
+    pub enumerations: u32,
 }
 
 pub(crate) struct Board {
@@ -70,7 +90,20 @@ pub(crate) struct Board {
     pub(crate) dct: NorFlash,
     pub(crate) bootloader: Option<Module>,
     pub(crate) bootloader_version: u16,
-    pub(crate) staged_bootloader: Option<Module>,
+    /// Device OS's flash-module slots in the DCT: copies the bootloader makes at the next
+    /// boot (flash_mal.c FLASH_UpdateModules).
+    pub(crate) slots: Vec<ModuleSlot>,
+    /// The ESP32's firmware version, as Device OS reports the NCP (0.0.5 = 5).
+    pub(crate) ncp_version: Option<u16>,
+    /// A user part in the external flash's factory slot (module info lists it, store FACTORY).
+    pub(crate) factory_app: Option<Module>,
+    /// The 15-character serial number in the external flash's OTP (deviceid_hal.cpp:66-84).
+    pub(crate) serial_number: String,
+    /// The user part (by SHA-256) whose app disables firmware updates (System.disableUpdates()).
+    pub(crate) updates_disabled_by: Option<[u8; 32]>,
+    /// The app disabled resets (System.disableReset()): a pending shutdown never happens.
+    pub(crate) resets_disabled: bool,
+    pub(crate) pending_reset: Option<PendingReset>,
     pub(crate) presence: Presence,
     /// Bumped at every enumeration change: an open handle from an older generation is stale.
     pub(crate) generation: u64,
@@ -104,11 +137,40 @@ impl Board {
         self.debt += d;
     }
 
-    /// Resolves what time has brought: a scheduled unseat, or a reset whose boot is done.
+    /// Holds the board's lock while the host waits for work the board is still doing (a
+    /// request held until the work ends), without counting it as more work.
+    pub(crate) fn hold(&mut self, d: Duration) {
+        self.debt += d;
+    }
+
+    /// The board's own time: the clock plus what it has spent and not yet slept.
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now() + self.debt
+    }
+
+    /// Resolves what time has brought: a scheduled unseat, a reset Device OS or the
+    /// bootloader promised, or a reset whose boot is done.
     pub(crate) fn settle(&mut self) {
-        if self.unplug_at.is_some_and(|at| self.clock.now() >= at) {
+        let now = self.clock.now();
+        if self.unplug_at.is_some_and(|at| now >= at) {
             self.unplug_at = None;
             self.unplug();
+        }
+        if let Some(p) = self.pending_reset {
+            if !matches!(self.presence, Presence::Firmware { .. }) {
+                self.pending_reset = None;
+            } else if now >= p.at {
+                self.stats.device_busy += p.at.saturating_sub(p.since);
+                self.reset_at(p.at, p.into_dfu);
+            }
+        }
+        if self.presence == Presence::Dfu {
+            if let Some(at) = self.dfu.self_reset_due() {
+                if now >= at {
+                    self.stats.device_busy += MANIFEST_RESET_DELAY;
+                    self.reset_at(at, false);
+                }
+            }
         }
         if let Presence::Rebooting {
             ready_at,
@@ -116,10 +178,9 @@ impl Board {
             into_dfu,
         } = self.presence
         {
-            let now = self.clock.now();
             if now >= ready_at && !self.bricked {
                 self.stats.device_busy += ready_at.saturating_sub(since);
-                let outcome = boot::boot(self);
+                let outcome = boot::boot(self, into_dfu);
                 self.presence = if outcome.runs_firmware() && !into_dfu {
                     Presence::Firmware {
                         safe_mode: outcome.safe_mode(),
@@ -128,32 +189,68 @@ impl Board {
                     Presence::Dfu
                 };
                 self.last_boot = Some(outcome);
-                self.dfu = DfuMachine::default();
-                self.service = ServiceState::default();
-                self.serial.out.clear();
-                self.generation += 1;
+                self.enumerated();
             }
         }
     }
 
-    /// Resets the board; it comes back after the boot time (or never, with the fault),
-    /// running its firmware if it can, or in DFU mode when asked to stay in the bootloader.
+    /// A fresh USB enumeration: the host sees a new device address, and the USB reset that
+    /// comes with it cancels every control request (usb_control_request_channel.cpp:700-707).
+    pub(crate) fn enumerated(&mut self) {
+        self.dfu = DfuMachine::default();
+        self.service = ServiceState::default();
+        self.serial.out.clear();
+        self.generation += 1;
+        self.stats.enumerations += 1;
+    }
+
+    /// DFU_DETACH: a detach and attach on the bus, no reset — a new enumeration, still in
+    /// DFU mode (usbd_dfu.cpp:161-171).
+    pub(crate) fn reattach(&mut self) {
+        let now = self.now();
+        self.presence = Presence::Rebooting {
+            ready_at: now + self.timing.reattach,
+            since: now,
+            into_dfu: true,
+        };
+        self.generation += 1;
+    }
+
+    /// Resets the board now.
     pub(crate) fn reset(&mut self, into_dfu: bool) {
         let now = self.clock.now();
+        self.reset_at(now, into_dfu);
+    }
+
+    /// Promises a reset `after` from now: Device OS keeps running until then.
+    pub(crate) fn reset_later(&mut self, after: Duration, into_dfu: bool) {
+        let since = self.now();
+        self.pending_reset = Some(PendingReset {
+            at: since + after,
+            since,
+            into_dfu,
+        });
+    }
+
+    /// Resets the board at `at`; it comes back after the boot time (or never, with the fault),
+    /// running its firmware if it can, or in DFU mode when asked to stay in the bootloader.
+    /// The boot includes whatever the bootloader copies from its module slots first.
+    fn reset_at(&mut self, at: Duration, into_dfu: bool) {
         let delay = if into_dfu {
             self.timing.reset_to_dfu
         } else {
-            self.timing.reset_to_firmware
+            self.timing.reset_to_firmware + boot::slot_work(self)
         };
         let never = self.take_fault(|f| *f == Fault::NoReenumerate).is_some()
             || (into_dfu && self.take_fault(|f| *f == Fault::NoDfu).is_some())
             || self.bricked;
-        let ready_at = if never { Duration::MAX } else { now + delay };
+        let ready_at = if never { Duration::MAX } else { at + delay };
         self.presence = Presence::Rebooting {
             ready_at,
-            since: now,
+            since: at,
             into_dfu,
         };
+        self.pending_reset = None;
         self.stats.resets += 1;
         self.generation += 1;
     }
@@ -196,7 +293,26 @@ impl Board {
             pid: self.usb_pid()?,
             port: self.port.clone(),
             serial: Some(self.device_id.clone()),
+            address: Some(self.usb_address()),
         })
+    }
+
+    /// The device address the host gave this enumeration: a new one each time, wrapping
+    /// within USB's 1..=127 as a kernel's numbering does.
+    pub(crate) fn usb_address(&self) -> u8 {
+        (self.generation % 127) as u8 + 1
+    }
+
+    /// The running system part's module version, 0 when none runs.
+    pub(crate) fn system_version(&self) -> u16 {
+        self.last_boot
+            .as_ref()
+            .and_then(|b| {
+                b.modules
+                    .iter()
+                    .find(|m| m.function == ModuleFunction::SystemPart)
+            })
+            .map_or(0, |m| m.version)
     }
 }
 
@@ -223,7 +339,13 @@ impl SimArgon {
             dct: NorFlash::erased(DCT_SIZE, DCT_SIZE),
             bootloader: None,
             bootloader_version: FACTORY_BOOTLOADER_VERSION,
-            staged_bootloader: None,
+            slots: Vec::new(),
+            ncp_version: Some(ARGON_NCP_VERSION),
+            factory_app: None,
+            serial_number: serial_number_for(seed),
+            updates_disabled_by: None,
+            resets_disabled: faults.contains(&Fault::ResetDisabled),
+            pending_reset: None,
             presence: Presence::Dfu,
             generation: 1,
             dfu: DfuMachine::default(),
@@ -231,7 +353,13 @@ impl SimArgon {
             faults: faults
                 .into_iter()
                 .filter(|f| {
-                    ![Fault::WrongPlatform, Fault::NoBootloader, Fault::SwdLocked].contains(f)
+                    ![
+                        Fault::WrongPlatform,
+                        Fault::NoBootloader,
+                        Fault::SwdLocked,
+                        Fault::ResetDisabled,
+                    ]
+                    .contains(f)
                 })
                 .collect(),
             active_faults: Vec::new(),
@@ -316,6 +444,20 @@ impl SimArgon {
             into_dfu: false,
         };
         b.settle();
+        // The app it was seated with disables updates; one written later does not.
+        if b.faults.contains(&Fault::UpdatesDisabled) {
+            b.updates_disabled_by = b
+                .last_boot
+                .as_ref()
+                .and_then(|o| o.running_user_part())
+                .and_then(|m| m.sha256);
+        }
+    }
+
+    /// Puts a user part in the external flash's factory slot (Device OS lists it in module
+    /// info with store FACTORY from 5.6.0).
+    pub fn preload_factory_app(&self, module: &Module) {
+        self.lock().factory_app = Some(module.clone());
     }
 
     /// Takes the board out of the fixture.
@@ -331,8 +473,42 @@ impl SimArgon {
         b.dfu = DfuMachine::default();
         b.service = ServiceState::default();
         b.unplug_at = None;
+        b.pending_reset = None;
         b.reset(false);
         b.stats.resets -= 1;
+    }
+
+    /// Whether the board has promised a reset it has not done yet (Device OS's deferred
+    /// reset, or the bootloader's countdown after dfuMANIFEST): a host that reports success
+    /// now leaves a board that is about to vanish.
+    pub fn reset_pending(&self) -> bool {
+        let mut b = self.lock();
+        b.settle();
+        b.pending_reset.is_some() || b.dfu.self_reset_due().is_some()
+    }
+
+    /// The USB device address of the board's current enumeration.
+    pub fn usb_address(&self) -> u8 {
+        let mut b = self.lock();
+        b.settle();
+        b.usb_address()
+    }
+
+    /// What the board's module info reports now.
+    pub fn reported_modules(&self) -> Vec<crate::core::control::BoardModule> {
+        let mut b = self.lock();
+        b.settle();
+        b.reported_modules()
+    }
+
+    /// Control requests Device OS holds open (at most four).
+    pub fn active_requests(&self) -> usize {
+        self.lock().active_requests()
+    }
+
+    /// The module slots Device OS has left for the bootloader (staged updates).
+    pub fn slots(&self) -> Vec<ModuleSlot> {
+        self.lock().slots.clone()
     }
 
     /// Replaces the factory bootloader's version (an older board from the shelf).
@@ -379,6 +555,12 @@ impl SimArgon {
     pub fn read_internal(&self, address: u32, len: usize) -> Option<Vec<u8>> {
         self.lock().internal.read(address as usize, len)
     }
+}
+
+/// A plausible 15-character serial number per seed. Made up: the OTP's format is Particle's
+/// and not in Device OS's source, which only requires 15 printable characters.
+fn serial_number_for(seed: u64) -> String {
+    format!("ARGSIM{:09}", seed % 1_000_000_000)
 }
 
 /// A stable, plausible 24-hex-digit device ID per seed.

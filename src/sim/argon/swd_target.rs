@@ -190,7 +190,7 @@ fn ficr_of(device_id: &str) -> FicrDeviceId {
 impl Board {
     /// A bootloader written over SWD runs at the next reset if the module now in its region
     /// is whole (it may have been written only in part: the pages that differed).
-    fn install_bootloader_from_flash(&mut self) {
+    pub(super) fn install_bootloader_from_flash(&mut self) {
         let at = BOOTLOADER.start as usize;
         let module = self
             .internal

@@ -1,4 +1,7 @@
-//! What the board's work costs in time (docs/particle-usb.md §7, nRF52840 datasheet).
+//! What the board's work costs in time (docs/particle-usb.md §7, nRF52840 datasheet), and how
+//! long each Device OS version keeps running after it was asked to reset (Device OS source,
+//! cited per row). Facts that change with the version are rows keyed by the module version
+//! they first appear in, so a later version is one more row.
 
 use std::time::Duration;
 
@@ -19,8 +22,15 @@ pub struct Timing {
     pub reset_to_dfu: Duration,
     /// From a reset until Device OS enumerates (bootloader, then system firmware start).
     pub reset_to_firmware: Duration,
-    /// Device OS work per control request.
+    /// Device OS work per control request: the system thread picks the request up from its
+    /// ISR task queue and runs the handler (usb_control_request_channel.cpp:325-334, 432-437).
     pub control_request: Duration,
+    /// From the MBR's reset (SD_MBR_COMMAND_COPY_BL) until the new bootloader runs: no USB
+    /// in between. Estimated.
+    pub bootloader_restart: Duration,
+    /// A bus-level detach and attach (DFU_DETACH, usbd_dfu.cpp:167-171): no reset, only a
+    /// new enumeration. Estimated.
+    pub reattach: Duration,
     /// A debug probe: attaching under reset and reading FICR.
     pub swd_attach: Duration,
     /// Per byte moved over SWD (≈250 KB/s, a CMSIS-DAP v2 or J-Link probe); the flash
@@ -44,6 +54,8 @@ impl Default for Timing {
             reset_to_dfu: Duration::from_millis(750),
             reset_to_firmware: Duration::from_millis(1450),
             control_request: Duration::from_millis(1),
+            reattach: Duration::from_millis(200),
+            bootloader_restart: Duration::from_millis(250),
             swd_attach: Duration::from_millis(60),
             swd_byte: Duration::from_micros(4),
             erase_all: Duration::from_millis(169),
@@ -62,5 +74,104 @@ impl Timing {
 
     pub fn external_write(&self, bytes: usize) -> Duration {
         self.external_page_program * bytes.div_ceil(256) as u32
+    }
+
+    /// Erasing the 4 KiB pages `bytes` cover in internal flash, then writing them.
+    pub fn internal_copy(&self, bytes: usize) -> Duration {
+        self.internal_page_erase * bytes.div_ceil(4096) as u32 + self.internal_write(bytes)
+    }
+
+    /// The same in external flash.
+    pub fn external_copy(&self, bytes: usize) -> Duration {
+        self.external_sector_erase * bytes.div_ceil(4096) as u32 + self.external_write(bytes)
+    }
+}
+
+/// The bootloader counts this many 1 ms SysTicks after it reported dfuMANIFEST, then resets
+/// (USBD_DFU_POLL_TIMEOUT, usbd_dfu.h:34-36 and usbd_dfu.cpp:562-567 @ v6.2.0; the same at
+/// v1.5.0). Any DFU request in between cancels it (usbd_dfu.cpp:613-620).
+pub const MANIFEST_RESET_DELAY: Duration = Duration::from_millis(500);
+
+/// How long Device OS keeps running, still on USB and answering requests, after it was asked
+/// to reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetTiming {
+    /// After the reply to reset (40), enter DFU (50) or safe mode: their completion handlers,
+    /// which run once the CHECK reply has gone out, wait this long before resetting
+    /// (system_control_internal.cpp:170-197 @ v6.2.0; the same 1000 ms at v1.5.0:139-165).
+    pub after_control_request: Duration,
+    /// After FINISH (251)'s reply, before the pending shutdown is raised: 1.5.x and 2.x apply
+    /// the update before replying and then wait 1 s (storage.cpp:243-246 @ v1.5.0, :84-87 @
+    /// v2.3.0); from 3.0.0 the completion handler applies the update and raises it at once
+    /// (storage.cpp:73-82 @ v6.2.0, firmware_update.cpp:218-224).
+    pub after_finish: Duration,
+    /// True when FINISH applies the update before it replies (1.5.x, 2.x:
+    /// storage.cpp:328-337 @ v1.5.0); false when its completion handler does (≥ 3.0.0).
+    pub finish_applies_before_reply: bool,
+    /// From the pending shutdown to the reset: the system thread's loop notices it and the
+    /// application thread delivers the `reset` event before `system_reset` runs
+    /// (system_update.cpp:290-312 @ v6.2.0). The source gives no number: estimated.
+    pub pending_shutdown: Duration,
+}
+
+/// Rows keyed by the system part's module version they start at, sorted.
+pub const RESET_TIMINGS: &[(u16, ResetTiming)] = &[
+    (
+        0,
+        ResetTiming {
+            after_control_request: Duration::from_millis(1000),
+            after_finish: Duration::from_millis(1000),
+            finish_applies_before_reply: true,
+            pending_shutdown: Duration::from_millis(50),
+        },
+    ),
+    // 3.0.0 (module 3005; firmware_update.cpp first appears in its -alpha.1, 3000).
+    (
+        3000,
+        ResetTiming {
+            after_control_request: Duration::from_millis(1000),
+            after_finish: Duration::ZERO,
+            finish_applies_before_reply: false,
+            pending_shutdown: Duration::from_millis(50),
+        },
+    ),
+];
+
+/// The row of a version-keyed table that applies to `version`: the last one starting at or
+/// below it.
+pub fn row<T: Copy>(table: &[(u16, T)], version: u16) -> T {
+    table
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= version)
+        .or(table.first())
+        .map(|(_, t)| *t)
+        .unwrap_or_else(|| unreachable!("version tables have a row from 0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reset_table_is_sorted_and_starts_at_zero() {
+        assert_eq!(RESET_TIMINGS[0].0, 0);
+        assert!(RESET_TIMINGS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn each_version_gets_its_row() {
+        // 1.5.0 and 2.3.0 wait a second after FINISH; 4.1.0 and 6.2.0 do not.
+        assert!(row(RESET_TIMINGS, 1502).finish_applies_before_reply);
+        assert!(row(RESET_TIMINGS, 2301).finish_applies_before_reply);
+        assert_eq!(row(RESET_TIMINGS, 4100).after_finish, Duration::ZERO);
+        assert_eq!(row(RESET_TIMINGS, 6200).after_finish, Duration::ZERO);
+        // Every version waits a second after reset / enter-DFU.
+        for v in [1502, 2301, 4100, 6200] {
+            assert_eq!(
+                row(RESET_TIMINGS, v).after_control_request,
+                Duration::from_millis(1000)
+            );
+        }
     }
 }
