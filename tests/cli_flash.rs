@@ -128,3 +128,47 @@ fn trace_records_every_control_transfer_with_setup_data_and_status() {
     let times: Vec<f64> = lines.iter().map(|l| l["t_ms"].as_f64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "t_ms is monotonic");
 }
+
+#[path = "support/sim_rig.rs"]
+mod sim_rig;
+
+#[test]
+fn a_bootloader_sent_by_control_request_is_reported_written_by_that_route() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sim_rig::with_module(
+        tmp.path(),
+        flashline::core::module::ModuleFunction::Bootloader,
+        "argon-bootloader@4.1.0.bin",
+    );
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        dir.to_str().unwrap(),
+        "--sim",
+        "--sim-preload",
+        EXAMPLE,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(
+        doc["modules_written"],
+        serde_json::json!(["bootloader#0 v1200"])
+    );
+    assert_eq!(doc["written"][0]["module"], "bootloader#0 v1200");
+    assert_eq!(doc["written"][0]["route"], "control-request");
+    assert!(
+        !doc["modules_skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "bootloader#0 v1200"),
+        "{doc}"
+    );
+    // The host waited for the one reset Device OS made to finish the update.
+    assert_eq!(doc["resets"], 1);
+}

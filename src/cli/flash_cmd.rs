@@ -12,7 +12,7 @@ use super::progress::TerminalProgress;
 use crate::adapters::trace::{TraceSink, TracingBus};
 use crate::core::bundle::Bundle;
 use crate::core::dfu::DfuOptions;
-use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher};
+use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, WrittenBy};
 use crate::ports::{Clock, PortPath, UsbBus};
 use crate::sim::{Fault, SimArgon, SimBus, VirtualClock};
 
@@ -265,7 +265,9 @@ pub fn result_json(result: &Result<FlashReport, FlashError>) -> serde_json::Valu
             "outcome": "ok",
             "device_id": r.device_id,
             "modules_written": r.modules_written,
+            "written": r.written,
             "modules_skipped": r.modules_skipped,
+            "resets": r.resets,
             "bytes_written": r.bytes_written,
             "duration_ms": r.duration.as_millis() as u64,
             "system_version": r.system_version,
@@ -295,6 +297,14 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                 r.modules_skipped.len(),
                 r.duration.as_secs_f64()
             );
+            for w in &r.written {
+                let route = match w.route {
+                    WrittenBy::ControlRequest => "control request",
+                    WrittenBy::Dfu => "DFU",
+                    WrittenBy::Swd => "SWD",
+                };
+                println!("  wrote  {:<24} by {route}, {} bytes", w.module, w.bytes);
+            }
             for m in &r.board_modules {
                 println!(
                     "  board reports {:<24} {}",

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::board::{boards, wait_for, wait_for_id, FoundBoard};
-use super::{FlashError, FlashOptions, FlashReport, Flasher};
+use super::{FlashError, FlashOptions, FlashReport, Flasher, WrittenBy, WrittenModule};
 use crate::core::bundle::Bundle;
 use crate::core::event::{Event, EventSink, Phase, Stage};
 use crate::core::flash_map;
@@ -342,15 +342,21 @@ fn merge(
     usb: FlashReport,
     duration: std::time::Duration,
 ) -> FlashReport {
-    let mut written: Vec<String> = regions
+    let mut routes: Vec<WrittenModule> = regions
         .iter()
         .zip(programmed)
         .filter(|(_, &n)| n > 0)
-        .map(|(r, _)| r.label.clone())
+        .map(|(r, &n)| WrittenModule {
+            module: r.label.clone(),
+            route: WrittenBy::Swd,
+            bytes: n,
+        })
         .collect();
-    for label in &usb.modules_written {
-        if !written.contains(label) {
-            written.push(label.clone());
+    routes.extend(usb.written.iter().cloned());
+    let mut written: Vec<String> = Vec::new();
+    for w in &routes {
+        if !written.contains(&w.module) {
+            written.push(w.module.clone());
         }
     }
     let mut skipped: Vec<String> = Vec::new();
@@ -371,6 +377,7 @@ fn merge(
             .collect(),
         modules_skipped: skipped,
         modules_written: written,
+        written: routes,
         bytes_written: programmed.iter().sum::<u64>() + usb.bytes_written,
         duration,
         ..usb
