@@ -143,6 +143,24 @@ fn readback_catches_corruption_at_write_time() {
 }
 
 #[test]
+fn a_full_flash_with_readback_reads_every_module_back() {
+    // UPLOAD from dfuIDLE after SET_ADDRESS and ABORT, blocks 2, 3, … (usbd_dfu.cpp:210-257,
+    // 371-391 @ v6.2.0): every range written reads back equal.
+    let b = example();
+    let mut rig = rig("");
+    let options = FlashOptions {
+        dfu: flashline::core::dfu::DfuOptions {
+            readback: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = rig.flash_with(&b, options).unwrap();
+    assert_eq!(r.modules_written.len(), 3);
+    assert!(!rig.board.reset_pending());
+}
+
+#[test]
 fn a_boron_is_refused_before_anything_is_written() {
     let b = example();
     let mut rig = rig("wrong-platform");
