@@ -7,32 +7,19 @@ mod raw_usb;
 #[path = "support/sim_rig.rs"]
 mod sim_rig;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use flashline::core::control::messages::{self, kind};
 use flashline::core::control::service::{self, ServiceStatus, CHECK, INIT, RESET, SEND};
 use flashline::core::control::{ControlClient, ControlError, ModuleStore};
 use flashline::core::module::{Module, ModuleFunction};
-use flashline::ports::{Clock, UsbBus, UsbError};
+use flashline::ports::{Clock, UsbError};
 use flashline::sim::argon::Presence;
-use flashline::sim::{Fault, SimArgon, SimBus, VirtualClock};
 use raw_usb::Raw;
 use sim_rig::{example, modern};
 
 fn board(modules: &[Module], faults: &str) -> Raw {
-    let clock = VirtualClock::new();
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared, "1-1", 5, Fault::parse_list(faults).unwrap());
-    board.preload(modules);
-    let mut bus = SimBus::new(vec![board.clone()]);
-    let dev = bus.open(&board.port()).unwrap();
-    Raw {
-        clock,
-        board,
-        bus,
-        dev,
-    }
+    raw_usb::board_with(faults, |b| b.preload(modules))
 }
 
 fn dos_1_5_0(faults: &str) -> Raw {
@@ -73,6 +60,19 @@ fn result_of(e: ControlError) -> i32 {
         ControlError::Result { result, .. } => result,
         other => panic!("expected a Device OS result, got {other}"),
     }
+}
+
+/// The Device OS result of a request that must fail.
+fn refused(b: &mut Raw, request: u16, payload: &[u8]) -> i32 {
+    result_of(call(b, request, payload).unwrap_err())
+}
+
+fn start(b: &mut Raw, size: u32) -> Result<Vec<u8>, ControlError> {
+    call(
+        b,
+        kind::START_FIRMWARE_UPDATE,
+        &messages::encode_start_update(size),
+    )
 }
 
 fn firmware(b: &Raw) -> bool {
@@ -237,29 +237,16 @@ fn start_offers_1024_byte_chunks_and_refuses_by_the_versions_rules() {
     // v3.0.0: -1380 updates disabled, -1351 size 0 or over the 1500 KiB OTA area
     // (flash_mal.h:105). 1.5.0: updates disabled → result 1 (system_update.cpp:302-320),
     // size unchecked.
-    let start = |size: u32| messages::encode_start_update(size);
     let mut b = dos_1_5_0("");
-    let chunk = messages::decode_uint_field1(
-        &call(&mut b, kind::START_FIRMWARE_UPDATE, &start(5000)).unwrap(),
-    );
+    let chunk = messages::decode_uint_field1(&start(&mut b, 5000).unwrap());
     assert_eq!(chunk.unwrap(), 1024);
-    call(&mut b, kind::START_FIRMWARE_UPDATE, &start(1600 * 1024)).unwrap();
-    let mut b = dos_4_1_0("");
-    let e = call(&mut b, kind::START_FIRMWARE_UPDATE, &start(1600 * 1024)).unwrap_err();
+    start(&mut b, 1600 * 1024).expect("1.5.0 does not check the size");
+    let e = start(&mut dos_4_1_0(""), 1600 * 1024).unwrap_err();
     assert_eq!(result_of(e), -1351);
-
-    let e = call(
-        &mut dos_1_5_0("updates-disabled"),
-        kind::START_FIRMWARE_UPDATE,
-        &start(5000),
-    );
-    assert_eq!(result_of(e.unwrap_err()), 1);
-    let e = call(
-        &mut dos_4_1_0("updates-disabled"),
-        kind::START_FIRMWARE_UPDATE,
-        &start(5000),
-    );
-    assert_eq!(result_of(e.unwrap_err()), -1380);
+    let e = start(&mut dos_1_5_0("updates-disabled"), 5000).unwrap_err();
+    assert_eq!(result_of(e), 1);
+    let e = start(&mut dos_4_1_0("updates-disabled"), 5000).unwrap_err();
+    assert_eq!(result_of(e), -1380);
 }
 
 #[test]
@@ -270,35 +257,22 @@ fn data_and_finish_out_of_order_are_device_os_errors() {
     let mut b = dos_4_1_0("");
     let data = |d: &[u8]| messages::encode_update_data(d);
     assert_eq!(
-        result_of(call(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(b"x")).unwrap_err()),
+        refused(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(b"x")),
         -210
     );
-    call(
-        &mut b,
-        kind::START_FIRMWARE_UPDATE,
-        &messages::encode_start_update(10),
-    )
-    .unwrap();
+    start(&mut b, 10).unwrap();
     assert_eq!(
-        result_of(call(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(&[])).unwrap_err()),
+        refused(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(&[])),
         -290
     );
     assert_eq!(
-        result_of(call(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(b"x")).unwrap_err()),
+        refused(&mut b, kind::FIRMWARE_UPDATE_DATA, &data(b"x")),
         -210
     );
-    call(
-        &mut b,
-        kind::START_FIRMWARE_UPDATE,
-        &messages::encode_start_update(10),
-    )
-    .unwrap();
+    start(&mut b, 10).unwrap();
     let finish = messages::encode_finish_update(false);
-    assert_eq!(
-        result_of(call(&mut b, kind::FINISH_FIRMWARE_UPDATE, &finish).unwrap_err()),
-        -210
-    );
-    assert_eq!(result_of(call(&mut b, 999, &[]).unwrap_err()), -120);
+    assert_eq!(refused(&mut b, kind::FINISH_FIRMWARE_UPDATE, &finish), -210);
+    assert_eq!(refused(&mut b, 999, &[]), -120);
 }
 
 #[test]

@@ -20,12 +20,12 @@ pub struct Raw {
     pub dev: Box<dyn UsbDevice>,
 }
 
-/// A blank board (it sits in DFU mode) running bootloader `bootloader`, opened.
-pub fn dfu_board(bootloader: u16, faults: &str) -> Raw {
+/// A blank board with `faults`, made ready by `prepare`, then opened.
+pub fn board_with(faults: &str, prepare: impl FnOnce(&SimArgon)) -> Raw {
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let board = SimArgon::blank(shared, "1-1", 3, Fault::parse_list(faults).unwrap());
-    board.set_factory_bootloader(bootloader);
+    prepare(&board);
     let mut bus = SimBus::new(vec![board.clone()]);
     let dev = bus.open(&board.port()).unwrap();
     Raw {
@@ -34,6 +34,11 @@ pub fn dfu_board(bootloader: u16, faults: &str) -> Raw {
         bus,
         dev,
     }
+}
+
+/// A blank board (it sits in DFU mode) running bootloader `bootloader`, opened.
+pub fn dfu_board(bootloader: u16, faults: &str) -> Raw {
+    board_with(faults, |b| b.set_factory_bootloader(bootloader))
 }
 
 impl Raw {

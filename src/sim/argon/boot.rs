@@ -240,31 +240,12 @@ pub(super) fn write_bootloader(board: &mut Board, image: &[u8]) {
 /// at boot, as Device OS reads it afresh for each request.
 pub(super) fn scan(board: &Board) -> Vec<FoundModule> {
     let mut modules = vec![match &board.bootloader {
-        Some(m) => FoundModule {
-            function: ModuleFunction::Bootloader,
-            index: 0,
-            version: m.version(),
-            size: m.prefix.end_address.saturating_sub(m.prefix.start_address),
-            start: m.image_address(),
-            store: Store::Main,
-            dependencies: m.prefix.dependencies.clone(),
-            integrity_ok: true,
-            dependencies_ok: true,
-            sha256: Some(m.file_sha256),
-            suffix_sha: Some(m.stored_sha),
-        },
+        Some(m) => found(m, Store::Main),
+        // A factory bootloader the sim has no file of: its version, a plausible size.
         None => FoundModule {
-            function: ModuleFunction::Bootloader,
-            index: 0,
-            version: board.bootloader_version,
             size: 0xA000,
             start: BOOTLOADER_AT,
-            store: Store::Main,
-            dependencies: Vec::new(),
-            integrity_ok: true,
-            dependencies_ok: true,
-            sha256: None,
-            suffix_sha: None,
+            ..described(ModuleFunction::Bootloader, board.bootloader_version)
         },
     }];
     modules.extend(radio_stack(board));
@@ -279,19 +260,7 @@ pub(super) fn scan(board: &Board) -> Vec<FoundModule> {
         modules.push(described(ModuleFunction::NcpFirmware, version));
     }
     if let Some(m) = &board.factory_app {
-        modules.push(FoundModule {
-            function: m.function(),
-            index: m.index(),
-            version: m.version(),
-            size: m.prefix.end_address.saturating_sub(m.prefix.start_address),
-            start: m.image_address(),
-            store: Store::Factory,
-            dependencies: m.prefix.dependencies.clone(),
-            integrity_ok: m.crc_ok(),
-            dependencies_ok: true,
-            sha256: Some(m.file_sha256),
-            suffix_sha: Some(m.stored_sha),
-        });
+        modules.push(found(m, Store::Factory));
     }
     // validate_module_dependencies (ota_flash_hal.cpp:252-287 @ v1.5.0): each dependency
     // needs a module of that function and index at that version or newer; its own validity
@@ -308,6 +277,23 @@ pub(super) fn scan(board: &Board) -> Vec<FoundModule> {
         });
     }
     modules
+}
+
+/// A module the sim holds whole (the bootloader, the factory app).
+fn found(m: &Module, store: Store) -> FoundModule {
+    FoundModule {
+        function: m.function(),
+        index: m.index(),
+        version: m.version(),
+        size: m.prefix.end_address.saturating_sub(m.prefix.start_address),
+        start: m.image_address(),
+        store,
+        dependencies: m.prefix.dependencies.clone(),
+        integrity_ok: m.crc_ok(),
+        dependencies_ok: true,
+        sha256: Some(m.file_sha256),
+        suffix_sha: Some(m.stored_sha),
+    }
 }
 
 /// A module Device OS describes from elsewhere than a prefix in flash: version only.

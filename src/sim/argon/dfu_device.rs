@@ -47,27 +47,25 @@ pub struct BootloaderDfu {
     pub commands: &'static [u8],
 }
 
+const STANDARD_COMMANDS: &[u8] = &[
+    GET_COMMAND,
+    request::DFUSE_SET_ADDRESS,
+    request::DFUSE_ERASE,
+];
+
 pub const BOOTLOADER_DFU: &[(u16, BootloaderDfu)] = &[
     (
         0,
         BootloaderDfu {
             dct_alt: DCD_ALT,
-            commands: &[
-                GET_COMMAND,
-                request::DFUSE_SET_ADDRESS,
-                request::DFUSE_ERASE,
-            ],
+            commands: STANDARD_COMMANDS,
         },
     ),
     (
         2001,
         BootloaderDfu {
             dct_alt: DCT_ALT,
-            commands: &[
-                GET_COMMAND,
-                request::DFUSE_SET_ADDRESS,
-                request::DFUSE_ERASE,
-            ],
+            commands: STANDARD_COMMANDS,
         },
     ),
     (

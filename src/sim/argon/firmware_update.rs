@@ -38,11 +38,7 @@ pub(crate) struct Update {
 impl Board {
     /// Whether the app running now disabled updates (System.disableUpdates()).
     fn updates_disabled(&self) -> bool {
-        let running = self
-            .last_boot
-            .as_ref()
-            .and_then(|b| b.running_user_part())
-            .and_then(|m| m.sha256);
+        let running = self.running_app();
         running.is_some() && running == self.updates_disabled_by
     }
 

@@ -303,6 +303,14 @@ impl Board {
         (self.generation % 127) as u8 + 1
     }
 
+    /// The SHA-256 of the user part that runs now (none in safe mode or DFU).
+    pub(crate) fn running_app(&self) -> Option<[u8; 32]> {
+        self.last_boot
+            .as_ref()
+            .and_then(|b| b.running_user_part())
+            .and_then(|m| m.sha256)
+    }
+
     /// The running system part's module version, 0 when none runs.
     pub(crate) fn system_version(&self) -> u16 {
         self.last_boot
@@ -446,11 +454,7 @@ impl SimArgon {
         b.settle();
         // The app it was seated with disables updates; one written later does not.
         if b.faults.contains(&Fault::UpdatesDisabled) {
-            b.updates_disabled_by = b
-                .last_boot
-                .as_ref()
-                .and_then(|o| o.running_user_part())
-                .and_then(|m| m.sha256);
+            b.updates_disabled_by = b.running_app();
         }
     }
 

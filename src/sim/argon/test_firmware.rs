@@ -32,11 +32,7 @@ pub(crate) enum Answer {
 impl Board {
     /// Whether the running firmware is the registered test firmware.
     pub(crate) fn runs_test_firmware(&self) -> bool {
-        let running = self
-            .last_boot
-            .as_ref()
-            .and_then(|b| b.running_user_part())
-            .and_then(|m| m.sha256);
+        let running = self.running_app();
         running.is_some() && running == self.test_firmware
     }
 
