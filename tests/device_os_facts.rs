@@ -308,11 +308,12 @@ fn module_info_from_5_6_is_field_2_with_the_crc_and_factory_entries() {
     // storage.cpp:175-181 @ v5.6.0 / v6.2.0 and system_info_encoding.cpp:104-186: field 2,
     // sizes + 4 (CRC), 0 stays 0, FACTORY store entries included (only the cloud's describe
     // skips them, :120).
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = sim_rig::variant(tmp.path(), ModuleFunction::SystemPart, 5600);
-    let newer = flashline::core::bundle::Bundle::load(&dir).unwrap();
-    let mut modules = newer.parsed_modules();
-    modules.retain(|m| m.function() != ModuleFunction::UserPart);
+    // 4.1.0's system part labelled 5600 (it fits the 5.6 map; 1.5.0's would not).
+    let modules = vec![
+        modern("argon-bootloader@4.1.0.bin"),
+        modern("argon-softdevice@4.1.0.bin"),
+        sim_rig::edited(&modern("argon-system-part1@4.1.0.bin"), 5600),
+    ];
     let tinker = example()
         .parsed_modules()
         .into_iter()

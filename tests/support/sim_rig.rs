@@ -119,6 +119,16 @@ pub fn with_module(dir: &Path, function: ModuleFunction, file: &str) -> PathBuf 
     dir.to_path_buf()
 }
 
+/// `module` with another version, re-sealed (CRC and SHA-256), in memory.
+pub fn edited(module: &Module, version: u16) -> Module {
+    let mut bytes = module.bytes().to_vec();
+    edit_prefix(&mut bytes, |p| {
+        p[field::VERSION..field::VERSION + 2].copy_from_slice(&version.to_le_bytes())
+    })
+    .unwrap();
+    Module::parse(bytes).unwrap()
+}
+
 /// A module from the modern fixtures.
 pub fn modern(file: &str) -> Module {
     Module::parse(std::fs::read(Path::new(MODERN).join(file)).unwrap()).unwrap()

@@ -292,7 +292,7 @@ fn found(m: &Module, store: Store) -> FoundModule {
         integrity_ok: m.crc_ok(),
         dependencies_ok: true,
         sha256: Some(m.file_sha256),
-        suffix_sha: Some(m.stored_sha),
+        suffix_sha: Some(m.stored_sha()),
     }
 }
 
@@ -353,7 +353,7 @@ fn module_at(
             m.crc_ok() && m.platform.id == board.platform.id,
             m.version(),
             Some(m.file_sha256),
-            Some(m.stored_sha),
+            Some(m.stored_sha()),
         ),
         Err(_) => (false, prefix.version, None, None),
     };

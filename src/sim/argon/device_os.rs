@@ -3,6 +3,7 @@
 //! Timing is in timing.rs; the bootloader's own dialect in dfu_device.rs.
 
 use super::timing::row;
+use crate::core::target::DeviceOs;
 
 /// What one Device OS version does with the requests flashline and Particle's tools send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,17 +87,13 @@ pub fn dialect(version: u16) -> SystemDialect {
     row(SYSTEM_DIALECTS, version)
 }
 
-/// The version string Device OS reports (SYSTEM_VERSION_STRING) for the module versions the
-/// sim meets; others as `module-N`. The release table proper is core::target's.
+/// The version string Device OS reports (SYSTEM_VERSION_STRING), from the release table;
+/// a version no release shipped (an edited test module) as `module-N`.
 pub fn version_string(version: u16) -> String {
-    match version {
-        0 => "unknown".into(),
-        1502 => "1.5.0".into(),
-        2202 => "2.2.0".into(),
-        2301 => "2.3.0".into(),
-        4100 => "4.1.0".into(),
-        6200 => "6.2.0".into(),
-        v => format!("module-{v}"),
+    match DeviceOs(version).semver() {
+        _ if version == 0 => "unknown".into(),
+        Some(semver) => semver.into(),
+        None => format!("module-{version}"),
     }
 }
 

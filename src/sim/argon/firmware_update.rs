@@ -10,7 +10,7 @@
 
 use crate::core::control::messages;
 use crate::core::control::result;
-use crate::core::module::{Module, ModuleFunction, PREFIX_LEN};
+use crate::core::module::{Module, ModuleForm, ModuleFunction};
 
 use super::boot::{self, ModuleSlot, STAGED_BOOTLOADER_AT};
 use super::device_os::{dialect, BOOTLOADER_MBR_UPDATE_MIN_VERSION, OTA_AREA_LEN};
@@ -19,12 +19,6 @@ use super::Board;
 
 /// storage.cpp:99 @ v6.2.0 (:295 @ v1.5.0): the chunk size START offers.
 pub const UPDATE_CHUNK: u32 = 1024;
-/// module_info_t flags (dynalib/inc/module_info.h @ v6.2.0).
-const FLAG_DROP_MODULE_INFO: u8 = 0x01;
-const FLAG_COMPRESSED: u8 = 0x02;
-const FLAG_COMBINED: u8 = 0x04;
-/// The ESP32's MCU target byte in an NCP module's prefix (platform_ncp.h PLATFORM_NCP_ESP32).
-const NCP_ESP32: u8 = 0x21;
 
 /// A transfer in progress: the bytes written to the OTA area so far.
 #[derive(Debug, Clone)]
@@ -158,16 +152,17 @@ impl Board {
         if !module.crc_ok() {
             return Err(result::OTA_INTEGRITY_CHECK_FAILED);
         }
-        if module.prefix.flags & (FLAG_COMPRESSED | FLAG_COMBINED) != 0 {
+        if module.form() != ModuleForm::Plain {
             return Err(result::OTA_UNSUPPORTED_MODULE);
         }
         match module.function() {
-            ModuleFunction::NcpFirmware => {
-                let mcu = module.bytes().get(module.prefix_offset + 8).copied();
-                if mcu != Some(NCP_ESP32) {
-                    return Err(result::OTA_INVALID_PLATFORM);
-                }
-            }
+            // validateModules (ota_flash_hal.cpp:527-555 @ v6.2.0): an NCP module for this
+            // board's updatable coprocessor only.
+            ModuleFunction::NcpFirmware => match self.platform.quirks.updatable_ncp {
+                Some(ncp) if ncp.mcu_target == module.prefix.mcu_target => {}
+                Some(_) => return Err(result::OTA_INVALID_PLATFORM),
+                None => return Err(result::OTA_UNSUPPORTED_MODULE),
+            },
             ModuleFunction::Bootloader
             | ModuleFunction::SystemPart
             | ModuleFunction::UserPart
@@ -232,8 +227,7 @@ impl Board {
             }
             _ => {
                 self.slots.push(ModuleSlot {
-                    drop_prefix: module.prefix.flags & FLAG_DROP_MODULE_INFO != 0
-                        && bytes.len() > PREFIX_LEN,
+                    drop_prefix: module.prefix.drops_prefix(),
                     bytes,
                     dest: module.image_address(),
                     function: module.function(),
