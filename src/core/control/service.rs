@@ -127,11 +127,12 @@ impl ServiceReply {
     }
 }
 
-/// CHECK polling: quick at first, then once a second. particle-usb waits 50 ms before its
-/// first CHECK (src/device-base.js:44); Device OS answers a CHECK in its USB interrupt
-/// (usb_control_request_channel.cpp:362-403), so asking sooner costs it nothing and saves
-/// most of that wait on the 1024-byte chunks of a firmware update.
-const POLL_SCHEDULE_MS: [u64; 10] = [2, 5, 10, 20, 50, 100, 250, 500, 500, 1000];
+/// CHECK polling: quick at first, then every 50 ms. particle-usb waits 50 ms before its first
+/// CHECK and backs off to a second (src/device-base.js:44); Device OS answers a CHECK in its
+/// USB interrupt (usb_control_request_channel.cpp:362-403), so asking sooner and more often
+/// costs it nothing and saves most of those waits: on every 1024-byte chunk of a firmware
+/// update, and after START's erase of the OTA area (≈0.5 s for a bootloader).
+const POLL_SCHEDULE_MS: [u64; 5] = [2, 5, 10, 20, 50];
 
 fn setup(request: u8, value: u16, index: u16, length: u16) -> ControlSetup {
     ControlSetup {

@@ -134,6 +134,7 @@ impl Board {
         if let Some(module) = self.service.update.take().and_then(|u| u.validated) {
             let cost = self.apply_update(&module);
             self.service.busy_until = self.now() + cost;
+            self.stats.device_busy += cost;
             wait += cost;
         }
         if !self.resets_disabled {

@@ -298,8 +298,11 @@ impl Board {
         let payload = std::mem::take(&mut request.payload);
         let handled = self.handle(request.kind, &payload);
         let start = self.now().max(self.service.busy_until);
+        let work = self.timing.control_request + handled.cost;
+        // The board's own time, though the host only sees it as CHECKs answered PENDING.
+        self.stats.device_busy += work;
         request.state = State::Pending;
-        request.ready_at = start + self.timing.control_request + handled.cost;
+        request.ready_at = start + work;
         request.result = handled.result;
         request.reply = handled.reply;
         request.completion = handled.completion;
