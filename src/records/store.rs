@@ -127,6 +127,21 @@ impl Records {
         Ok(Records { conn, path: name })
     }
 
+    /// Opens an existing database to read it, writing nothing (no schema upgrade either):
+    /// for `selftest`, which must not create or change the records.
+    pub fn open_read_only(path: &Path) -> Result<Records, RecordsError> {
+        let name = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|cause| RecordsError {
+            path: name.clone(),
+            cause,
+        })?;
+        Ok(Records { conn, path: name })
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> RecordsError + '_ {
         move |cause| RecordsError {
             path: self.path.clone(),

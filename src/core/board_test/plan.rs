@@ -9,7 +9,10 @@ const DEFAULT_TIMEOUT_S: f64 = 5.0;
 const DEFAULT_READY_TIMEOUT_S: f64 = 15.0;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "tests.toml: `ready = {…}` and [[test]] tables"
+)]
 struct RawPlan {
     #[serde(default)]
     ready: Option<RawReady>,
@@ -18,7 +21,10 @@ struct RawPlan {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { expect = \"READY\", timeout_s = 15 }"
+)]
 struct RawReady {
     expect: String,
     #[serde(default)]
@@ -26,7 +32,10 @@ struct RawReady {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[test]] table with name, send and limits or expect"
+)]
 struct RawTest {
     name: Option<String>,
     send: Option<String>,

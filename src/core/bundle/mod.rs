@@ -218,7 +218,23 @@ impl Bundle {
 /// region on the flash map of the bundle's Device OS, or shares a flash page with another.
 pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
     let (manifest, manifest_bytes) = BundleManifest::read(dir)?;
-    let checked = check::checked(dir, &manifest)?;
+    // Every problem is listed at once: the modules', tests.toml's and the MBR's together.
+    let (checked, mut problems, hint) = match check::checked(dir, &manifest) {
+        Ok(c) => (Some(c), Vec::new(), None),
+        Err(BundleError::Invalid { problems, hint, .. }) => (None, problems, hint),
+        Err(e) => return Err(e),
+    };
+    let mut unloadable = |file: &str, e: BundleError| {
+        let reason = match e {
+            BundleError::Manifest { reason, .. } => reason,
+            BundleError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        problems.push(BundleProblem::Unloadable {
+            file: file.into(),
+            reason,
+        });
+    };
     let locked = |m: &BundleModule| LockedModule {
         file: m.file.clone(),
         sha256: hex::encode(m.module.file_sha256),
@@ -230,27 +246,36 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         route: Some(route_name(Route::of(&m.module)).into()),
         form: Some(form_name(&m.module)),
     };
+    // A broken tests.toml is refused now, not on the line.
     let tests = match &manifest.tests {
-        Some(file) => {
-            // A broken tests.toml is refused now, not on the line.
-            load_tests(dir, file)?;
-            Some(LockedFile {
+        Some(file) => match load_tests(dir, file).and_then(|_| read_file(&dir.join(file))) {
+            Ok(bytes) => Some(LockedFile {
                 file: file.clone(),
-                sha256: sha256_hex(&read_file(&dir.join(file))?),
-            })
-        }
+                sha256: sha256_hex(&bytes),
+            }),
+            Err(e) => {
+                unloadable(file, e);
+                None
+            }
+        },
         None => None,
     };
     // A file that is not an MBR is refused now, not on the line.
-    let mbr = manifest
-        .mbr
-        .as_deref()
-        .map(|file| mbr::load_mbr(dir, file))
-        .transpose()?
-        .map(|m| LockedFile {
+    let mbr = match manifest.mbr.as_deref().map(|f| (f, mbr::load_mbr(dir, f))) {
+        Some((_, Ok(m))) => Some(LockedFile {
             sha256: sha256_hex(&m.bytes),
             file: m.file,
-        });
+        }),
+        Some((file, Err(e))) => {
+            unloadable(file, e);
+            None
+        }
+        None => None,
+    };
+    let checked = match checked {
+        Some(c) if problems.is_empty() => c,
+        _ => return Err(BundleError::invalid(dir, problems, hint)),
+    };
     let lock = BundleLock {
         lock_format: BundleLock::new_format(),
         name: manifest.name.clone(),

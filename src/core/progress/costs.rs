@@ -70,7 +70,7 @@ fn work_of(m: &crate::core::module::Module) -> ModuleWork {
     ModuleWork {
         label: m.label(),
         bytes: m.image().len() as u64,
-        route: Route::of(m.function()),
+        route: Route::of(m),
     }
 }
 
