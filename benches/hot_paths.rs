@@ -8,7 +8,7 @@ use std::path::Path;
 use flashline::core::bundle::Bundle;
 use flashline::core::module::Module;
 use flashline::core::plan::{BoardView, FlashPlan};
-use flashline::core::ui::{frame_of, samples};
+use flashline::core::ui::{frame_of, samples, SampleBundle};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon");
 
@@ -30,7 +30,10 @@ fn plan(c: &mut Criterion) {
 }
 
 fn render(c: &mut Criterion) {
-    let screens = samples();
+    let Ok(bundle) = Bundle::load(Path::new(EXAMPLE)) else {
+        return;
+    };
+    let screens = samples(&SampleBundle::from(&bundle));
     let flashing = &screens
         .iter()
         .find(|(n, _)| *n == "two-slots")

@@ -1,12 +1,13 @@
-//! GPIO inputs: buttons and fixture switches on the Raspberry Pi header.
+//! GPIO on the Raspberry Pi header: buttons and fixture switches in, the stack light, slot
+//! LEDs and buzzer out.
 //!
 //! The adapter is written against `embedded_hal::digital::InputPin` rather than rppal, and the
 //! port stays a single `is_active`, because rppal's upstream stopped active development in 2025:
 //! a gpiocdev-based pin can replace `open_rppal_input` without touching anything else.
 
-use embedded_hal::digital::InputPin;
+use embedded_hal::digital::{InputPin, OutputPin};
 
-use crate::ports::{DigitalInput, GpioError};
+use crate::ports::{DigitalInput, DigitalOutput, GpioError};
 
 /// One input pin with its wiring's polarity applied.
 pub struct GpioInput<P> {
@@ -114,6 +115,71 @@ pub fn open_input(bcm: u8, active_low: bool) -> Result<Box<dyn DigitalInput>, Gp
     }
 }
 
+/// One output pin with its wiring's polarity applied.
+pub struct GpioOutput<P> {
+    pin: P,
+    active_low: bool,
+    name: String,
+}
+
+impl<P: OutputPin + Send> GpioOutput<P> {
+    pub fn new(pin: P, active_low: bool, name: impl Into<String>) -> Self {
+        GpioOutput {
+            pin,
+            active_low,
+            name: name.into(),
+        }
+    }
+}
+
+impl<P: OutputPin + Send> DigitalOutput for GpioOutput<P> {
+    fn set(&mut self, active: bool) -> Result<(), GpioError> {
+        let result = match active != self.active_low {
+            true => self.pin.set_high(),
+            false => self.pin.set_low(),
+        };
+        result.map_err(|e| GpioError(format!("{}: cannot set pin: {e:?}", self.name)))
+    }
+}
+
+/// Opens BCM pin `bcm` as an output, off (its inactive level) from the start: through the
+/// GPIO character device first, rppal after (as `open_input`).
+pub fn open_output(bcm: u8, active_low: bool) -> Result<Box<dyn DigitalOutput>, GpioError> {
+    let name = format!("BCM {bcm}");
+    let (chip, offset) = match gpiocdev::find_named_line(&format!("GPIO{bcm}")) {
+        Some(found) => (found.chip, found.info.offset),
+        None => ("/dev/gpiochip0".into(), u32::from(bcm)),
+    };
+    // No kernel polarity flag: `Active` is the high level here, and off is high when active-low.
+    let off = match active_low {
+        true => gpiocdev::line::Value::Active,
+        false => gpiocdev::line::Value::Inactive,
+    };
+    let cdev = gpiocdev::Request::builder()
+        .on_chip(&chip)
+        .with_consumer("flashline")
+        .with_line(offset)
+        .as_output(off)
+        .request()
+        .map_err(|e| format!("{name}: cannot claim {} line {offset}: {e}", chip.display()))
+        .and_then(|r| {
+            gpiocdev_embedded_hal::OutputPin::try_from(r).map_err(|e| format!("{name}: {e}"))
+        });
+    match cdev {
+        Ok(pin) => Ok(Box::new(GpioOutput::new(pin, active_low, name))),
+        Err(cdev) => {
+            let pin = rppal::gpio::Gpio::new()
+                .and_then(|g| g.get(bcm))
+                .map_err(|e| GpioError(format!("{cdev}; and by registers: {e}")))?;
+            let pin = match active_low {
+                true => pin.into_output_high(),
+                false => pin.into_output_low(),
+            };
+            Ok(Box::new(GpioOutput::new(pin, active_low, name)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +213,15 @@ mod tests {
         let err = input.is_active().unwrap_err();
         assert!(err.0.starts_with("BCM 22: "), "{err}");
         assert!(err.0.contains("NotConnected"), "{err}");
+        pin.done();
+    }
+
+    #[test]
+    fn an_active_low_output_is_lit_by_the_low_level() {
+        let mut pin = Mock::new(&[Transaction::set(State::Low), Transaction::set(State::High)]);
+        let mut out = GpioOutput::new(pin.clone(), true, "BCM 5");
+        assert_eq!(out.set(true), Ok(()));
+        assert_eq!(out.set(false), Ok(()));
         pin.done();
     }
 

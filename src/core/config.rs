@@ -1,10 +1,27 @@
-//! `/etc/flashline/station.toml`: the station's hardware and paths (design §2). Every error
-//! names the file and the key.
+//! `station.toml`: the station's hardware and paths (design §2). Every error names the file,
+//! the key and its line. The station reads the data partition's copy first
+//! (`/var/lib/flashline/station.toml`: the image's root is read-only), then `/etc/flashline/`.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::station::StationOptions;
+
+/// Where the station looks for its configuration, first found wins.
+pub const SEARCH_PATHS: [&str; 2] = [
+    "/var/lib/flashline/station.toml",
+    "/etc/flashline/station.toml",
+];
+
+/// The configuration the station would use: the first of `SEARCH_PATHS` that exists.
+pub fn default_path() -> PathBuf {
+    SEARCH_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(SEARCH_PATHS[1]))
+}
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -19,10 +36,57 @@ pub struct StationConfig {
     pub paths: PathsConfig,
     #[serde(default)]
     pub stick: StickConfig,
-    #[serde(flatten)]
-    pub options: StationOptions,
+    /// Start flashing as soon as a fixture closes (otherwise wait for START).
+    #[serde(default = "yes")]
+    pub auto_start: bool,
+    /// The optional stack light and buzzer.
+    #[serde(default)]
+    pub lights: LightsConfig,
     #[serde(rename = "slot")]
     pub slots: Vec<SlotConfig>,
+}
+
+/// `[lights]`: a stack light (green PASS, amber busy, red FAIL) and a buzzer on FAIL, each an
+/// optional BCM output pin. Slots may have their own lamps (`lights = { green = 12, … }`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LightsConfig {
+    pub green: Option<u8>,
+    pub amber: Option<u8>,
+    pub red: Option<u8>,
+    pub buzzer: Option<u8>,
+    /// The outputs light at the low level (a sinking driver or a relay board); every light
+    /// of the station, slot lamps included.
+    #[serde(default)]
+    pub active_low: bool,
+    #[serde(default = "default_buzzer_ms")]
+    pub buzzer_ms: u64,
+}
+
+impl Default for LightsConfig {
+    fn default() -> Self {
+        LightsConfig {
+            green: None,
+            amber: None,
+            red: None,
+            buzzer: None,
+            active_low: false,
+            buzzer_ms: default_buzzer_ms(),
+        }
+    }
+}
+
+fn default_buzzer_ms() -> u64 {
+    500
+}
+
+/// A slot's own lamps.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LampPins {
+    pub green: Option<u8>,
+    pub amber: Option<u8>,
+    pub red: Option<u8>,
 }
 
 fn default_station_name() -> String {
@@ -118,6 +182,8 @@ pub struct SlotConfig {
     pub fixture_pin: Option<u8>,
     #[serde(default = "yes")]
     pub fixture_active_low: bool,
+    #[serde(default)]
+    pub lights: LampPins,
 }
 
 /// The most slots a station has. Eight is what station.toml has always allowed and what
@@ -167,6 +233,16 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Where each top-level key's value is in the file, to point a problem at its line.
+type Spans = BTreeMap<String, toml::Spanned<toml::Value>>;
+
+/// A problem with one key: its path (`slot.fixture_pin`) and, for a slot, which one.
+struct Problem {
+    key: &'static str,
+    slot: Option<usize>,
+    what: String,
+}
+
 impl StationConfig {
     pub fn load(path: &Path) -> Result<StationConfig, ConfigError> {
         let err = |reason: String| ConfigError {
@@ -180,25 +256,43 @@ impl StationConfig {
 
     pub fn parse(text: &str) -> Result<StationConfig, String> {
         let config: StationConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-        config.check()?;
+        config.check().map_err(|p| p.explain(text))?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), String> {
+    pub fn options(&self) -> StationOptions {
+        StationOptions {
+            auto_start: self.auto_start,
+        }
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        let problem = |key, slot, what: String| Problem { key, slot, what };
         check_slots(
             self.slots
                 .iter()
                 .map(|s| (s.name.as_str(), s.probe.as_deref())),
-        )?;
-        let mut pins = vec![
-            ("buttons.start", self.buttons.start),
-            ("buttons.func", self.buttons.func),
+        )
+        .map_err(|what| self.slot_problem(what))?;
+        let mut pins: Vec<(&'static str, Option<usize>, u8)> = vec![
+            ("buttons.start", None, self.buttons.start),
+            ("buttons.func", None, self.buttons.func),
         ];
+        let l = &self.lights;
+        for (key, pin) in [
+            ("lights.green", l.green),
+            ("lights.amber", l.amber),
+            ("lights.red", l.red),
+            ("lights.buzzer", l.buzzer),
+        ] {
+            pins.extend(pin.map(|p| (key, None, p)));
+        }
         for (i, s) in self.slots.iter().enumerate() {
             if s.usb_port.is_none() && s.probe.is_none() {
-                return Err(format!(
-                    "slot `{}`: needs `usb_port` (DFU), `probe` (SWD) or both",
-                    s.name
+                return Err(problem(
+                    "slot",
+                    Some(i),
+                    "needs `usb_port` (DFU), `probe` (SWD) or both".into(),
                 ));
             }
             if let Some(port) = &s.usb_port {
@@ -206,31 +300,146 @@ impl StationConfig {
                     .iter()
                     .any(|o| o.usb_port.as_ref() == Some(port))
                 {
-                    return Err(format!("key `slot.usb_port`: `{port}` is used twice"));
+                    return Err(problem(
+                        "slot.usb_port",
+                        Some(i),
+                        format!("`{port}` is used twice"),
+                    ));
                 }
             }
-            if let Some(p) = s.fixture_pin {
-                pins.push(("slot.fixture_pin", p));
+            pins.extend(s.fixture_pin.map(|p| ("slot.fixture_pin", Some(i), p)));
+            for (key, pin) in [
+                ("slot.lights.green", s.lights.green),
+                ("slot.lights.amber", s.lights.amber),
+                ("slot.lights.red", s.lights.red),
+            ] {
+                pins.extend(pin.map(|p| (key, Some(i), p)));
             }
         }
-        for (i, (key, pin)) in pins.iter().enumerate() {
+        for (i, (key, slot, pin)) in pins.iter().enumerate() {
             if *pin > 27 {
-                return Err(format!(
-                    "key `{key}`: BCM pin {pin} does not exist (0..=27)"
+                return Err(problem(
+                    key,
+                    *slot,
+                    format!("BCM pin {pin} does not exist (0..=27)"),
                 ));
             }
-            if let Some((other, _)) = pins[..i].iter().find(|(_, p)| p == pin) {
-                return Err(format!("key `{key}`: BCM pin {pin} is also `{other}`"));
+            if let Some((other, other_slot, _)) = pins[..i].iter().find(|(_, _, p)| p == pin) {
+                let other = match other_slot {
+                    Some(o) => format!("`{other}` of slot `{}`", self.slots[*o].name),
+                    None => format!("`{other}`"),
+                };
+                return Err(problem(
+                    key,
+                    *slot,
+                    format!("BCM pin {pin} is also {other}"),
+                ));
             }
         }
         if self.display.address > 0x7F {
-            return Err(format!(
-                "key `display.address`: 0x{:x} is not a 7-bit I2C address",
-                self.display.address
+            return Err(problem(
+                "display.address",
+                None,
+                format!("0x{:x} is not a 7-bit I2C address", self.display.address),
             ));
         }
         Ok(())
     }
+}
+
+impl StationConfig {
+    /// A problem `check_slots` found (`key `slot.name`: `A` is used twice`), at the slot that
+    /// repeats a name or a probe.
+    fn slot_problem(&self, said: String) -> Problem {
+        let same_probe = |a: &SlotConfig, b: &SlotConfig| match (&a.probe, &b.probe) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        let repeat = (0..self.slots.len()).find(|&i| {
+            self.slots[..i]
+                .iter()
+                .any(|o| o.name == self.slots[i].name || same_probe(o, &self.slots[i]))
+        });
+        let (key, what) = match said.strip_prefix("key `").and_then(|r| r.split_once("`: ")) {
+            Some(("slot.name", what)) => ("slot.name", what.to_string()),
+            Some(("slot.probe", what)) => ("slot.probe", what.to_string()),
+            Some((_, what)) => ("slot", what.to_string()),
+            None => ("slot", said.clone()),
+        };
+        Problem {
+            key,
+            slot: repeat.filter(|_| key != "slot"),
+            what,
+        }
+    }
+}
+
+impl Problem {
+    /// `line 14: key `slot.fixture_pin` (slot `B`): BCM pin 17 is also `buttons.start``.
+    fn explain(&self, text: &str) -> String {
+        let line = self
+            .line(text)
+            .map_or(String::new(), |l| format!("line {l}: "));
+        let slot = self
+            .slot
+            .and_then(|i| slot_names(text).get(i).cloned())
+            .map_or(String::new(), |n| format!(" (slot `{n}`)"));
+        format!("{line}key `{}`{slot}: {}", self.key, self.what)
+    }
+
+    /// The 1-based line of the key's value, found through the parser's spans.
+    fn line(&self, text: &str) -> Option<usize> {
+        let spans: Spans = toml::from_str(text).ok()?;
+        let mut parts = self.key.split('.');
+        let first = parts.next()?;
+        let top = spans.get(first)?;
+        let start = match (first, self.slot) {
+            ("slot", Some(i)) => {
+                let slots: Vec<BTreeMap<String, toml::Spanned<toml::Value>>> =
+                    toml::from_str::<SlotSpans>(text).ok()?.slot;
+                let slot = slots.get(i)?;
+                match parts.next() {
+                    Some(key) => slot.get(key).map(|v| v.span().start),
+                    None => slot.values().map(|v| v.span().start).min(),
+                }?
+            }
+            _ => match parts.next() {
+                // Within a table, the key's place inside the table's own span.
+                Some(key) => {
+                    let span = top.span();
+                    span.start + text.get(span)?.find(key)?
+                }
+                None => top.span().start,
+            },
+        };
+        Some(text[..start].matches('\n').count() + 1)
+    }
+}
+
+#[derive(Deserialize)]
+struct SlotSpans {
+    #[serde(default)]
+    slot: Vec<BTreeMap<String, toml::Spanned<toml::Value>>>,
+}
+
+fn slot_names(text: &str) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Names {
+        #[serde(default)]
+        slot: Vec<Name>,
+    }
+    #[derive(Deserialize)]
+    struct Name {
+        name: Option<String>,
+    }
+    toml::from_str::<Names>(text)
+        .map(|n| {
+            n.slot
+                .into_iter()
+                .map(|s| s.name.unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -244,7 +453,7 @@ mod tests {
         let c = StationConfig::parse(EXAMPLE).unwrap();
         assert_eq!(c.slots[0].usb_port.as_deref(), Some("1-1.2"));
         assert_eq!(c.display.address, 0x3C);
-        assert!(c.options.auto_start);
+        assert!(c.options().auto_start);
     }
 
     #[test]
@@ -287,6 +496,47 @@ mod tests {
         assert!(e.contains("slot.probe") && e.contains("used twice"), "{e}");
     }
 
+    #[test]
+    fn an_unknown_key_is_refused_with_its_line() {
+        // `#[serde(flatten)]` used to let any top-level key through.
+        let text = "station = \"l\"\nversion = \"banana\"\nbuttons = { start = 17, func = 27 }\n\
+                    [[slot]]\nname = \"A\"\nusb_port = \"1-1\"\n";
+        let e = StationConfig::parse(text).unwrap_err();
+        assert!(e.contains("version") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_problem_points_at_the_slot_and_line_of_its_key() {
+        let text = "buttons = { start = 17, func = 27 }\n\
+                    [[slot]]\nname = \"A\"\nusb_port = \"1-1\"\nfixture_pin = 22\n\
+                    [[slot]]\nname = \"B\"\nusb_port = \"1-2\"\nfixture_pin = 17\n";
+        let e = StationConfig::parse(text).unwrap_err();
+        assert_eq!(
+            e,
+            "line 9: key `slot.fixture_pin` (slot `B`): BCM pin 17 is also `buttons.start`"
+        );
+    }
+
+    #[test]
+    fn lights_are_optional_pins_that_must_not_clash() {
+        let base = "buttons = { start = 17, func = 27 }\n[[slot]]\nname = \"A\"\n\
+                    usb_port = \"1-1\"\nfixture_pin = 22\n";
+        let c = StationConfig::parse(&format!(
+            "{base}lights = {{ green = 12 }}\n[lights]\nred = 13\nbuzzer = 19\nactive_low = true\n"
+        ))
+        .unwrap();
+        assert_eq!((c.lights.red, c.lights.buzzer), (Some(13), Some(19)));
+        assert_eq!(c.slots[0].lights.green, Some(12));
+        assert!(c.lights.active_low);
+        let e = StationConfig::parse(&format!("{base}[lights]\nred = 22\n")).unwrap_err();
+        assert!(
+            e.contains("lights.red") && e.contains("fixture_pin") && e.contains("line 5"),
+            "{e}"
+        );
+        assert!(StationConfig::parse(&format!("{base}[lights]\nblue = 5\n"))
+            .unwrap_err()
+            .contains("blue"));
+    }
     #[test]
     fn a_probe_named_twice_in_another_case_is_refused() {
         // probe-rs matches serials ignoring case (src/adapters/swd.rs): both slots would open one probe.

@@ -132,6 +132,7 @@ impl UnitRecord {
             Outcome::Fail => Verdict::Fail {
                 code: self.code.map(|c| c.to_string()).unwrap_or_default(),
                 reason: self.reason.clone().unwrap_or_default(),
+                device_id: self.device_id.clone(),
             },
         }
     }

@@ -9,7 +9,9 @@ pub mod usb;
 
 pub use clock::Clock;
 pub use display::{Display, DisplayError};
-pub use gpio::{DigitalInput, GpioError, StationInputs};
+pub use gpio::{
+    DigitalInput, DigitalOutput, GpioError, LightOutputs, StationInputs, StationOutputs,
+};
 pub use serial::{SerialError, SerialLink, SerialPorts};
 pub use swd::{FicrDeviceId, SwdError, SwdProbe, SwdProgress};
 pub use usb::{ControlSetup, DeviceInfo, PortPath, UsbBus, UsbDevice, UsbError};

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crate::core::board_test::run_tests;
 use crate::core::bundle::Bundle;
-use crate::core::event::{Event, Phase};
+use crate::core::event::Event;
 use crate::core::flash::{
     FlashError, FlashOptions, FlashReport, Flasher, SerialFallback, SwdFlasher,
 };
 use crate::core::operator_code::OperatorCode;
+use crate::core::progress::{UnitProgress, UnitStage, UnitWork, ARGON};
 use crate::core::station::JobUpdate;
 use crate::core::unit::{Outcome, UnitCode, UnitRecord};
 use crate::ports::{Clock, PortPath, SerialPorts, SwdProbe, UsbBus};
@@ -60,19 +61,26 @@ impl Job {
         let bundle = self.bundle.clone();
         let by = if self.probe.is_some() { "swd" } else { "dfu" };
         unit.flashed_by = Some(by.into());
-        let flashed = match self.flash(&bundle, "FLASH", &mut unit.device_id) {
+        let mut progress = UnitProgress::new(UnitWork::of(&bundle), ARGON, started);
+        self.report(&progress);
+        let flashed = match self.flash(&bundle, UnitStage::Flash, &mut progress) {
             Ok(report) => {
                 unit.device_id = report.device_id.clone().or(unit.device_id);
                 note_board(&mut unit, &report);
                 let skip = self.skips_tests(&report, unit.device_id.as_deref());
                 let untouched = report.modules_written.is_empty();
                 match bundle.tests.is_some() && !skip && untouched {
-                    true => self.fresh_boot().map(|()| skip),
+                    true => self.fresh_boot(&mut progress).map(|()| skip),
                     false => Ok(skip),
                 }
             }
             Err(e) => Err(e),
         };
+        // The ID seen before a failure is kept: records name the board even when it failed.
+        unit.device_id = unit
+            .device_id
+            .take()
+            .or(progress.device_id().map(str::to_string));
         unit.flash_ms = Some(self.ms_since(started));
         match flashed {
             Err(e) => {
@@ -81,10 +89,10 @@ impl Job {
             }
             Ok(skip_tests) => {
                 if !skip_tests {
-                    self.test(&mut unit);
+                    self.test(&mut unit, &mut progress);
                 }
                 if unit.code.is_none() {
-                    self.final_stage(&mut unit);
+                    self.final_stage(&mut unit, &mut progress);
                 }
             }
         }
@@ -109,27 +117,33 @@ impl Job {
         }
     }
 
+    /// Tells the main loop how far the unit is (best effort: it may be gone at shutdown).
+    fn report(&self, progress: &UnitProgress) {
+        let update = JobUpdate {
+            progress: Box::new(progress.clone()),
+        };
+        let _ = self.messages.send(JobMsg::Update(self.slot, update));
+    }
+
     fn flash(
         &mut self,
         bundle: &Bundle,
-        stage: &'static str,
-        device_id: &mut Option<String>,
+        stage: UnitStage,
+        progress: &mut UnitProgress,
     ) -> Result<FlashReport, FlashError> {
-        let slot = self.slot;
-        let messages = self.messages.clone();
+        let (slot, messages, clock) = (self.slot, self.messages.clone(), self.clock.clone());
         let options = self.options();
+        if stage != UnitStage::Flash {
+            progress.begin(stage, clock.now());
+        }
         let mut sink = |event: Event| {
-            if let Event::Board {
-                device_id: Some(id),
-                ..
-            } = &event
-            {
-                *device_id = Some(id.clone());
-            }
-            // The main loop may be gone at shutdown; progress is best effort.
-            let _ = messages.send(JobMsg::Update(slot, update_of(&event, stage)));
+            progress.on_event(&event, clock.now());
+            let update = JobUpdate {
+                progress: Box::new(progress.clone()),
+            };
+            let _ = messages.send(JobMsg::Update(slot, update));
         };
-        if let (Some(probe), "FLASH") = (self.probe.as_deref_mut(), stage) {
+        if let (Some(probe), UnitStage::Flash) = (self.probe.as_deref_mut(), stage) {
             let mut swd = SwdFlasher {
                 probe,
                 bus: self.bus.as_mut(),
@@ -159,16 +173,13 @@ impl Job {
     /// Resets a board that needed nothing written, so its tests start from a fresh boot as
     /// after a flash (the test firmware announces itself at boot). Not for a board that skips
     /// its tests: the final stage resets it anyway.
-    fn fresh_boot(&mut self) -> Result<(), FlashError> {
+    fn fresh_boot(&mut self, progress: &mut UnitProgress) -> Result<(), FlashError> {
         let Some(port) = self.port.clone() else {
             return Ok(());
         };
-        let update = JobUpdate {
-            stage: "FLASH".into(),
-            detail: "reset for tests".into(),
-            percent: 100,
-        };
-        let _ = self.messages.send(JobMsg::Update(self.slot, update));
+        let expected = ARGON.reset_to_firmware_ms;
+        progress.wait("restart for tests", expected, self.clock.now());
+        self.report(progress);
         let options = self.options();
         Flasher {
             bus: self.bus.as_mut(),
@@ -198,18 +209,21 @@ impl Job {
         skip
     }
 
-    fn test(&mut self, unit: &mut UnitRecord) {
+    fn test(&mut self, unit: &mut UnitRecord, progress: &mut UnitProgress) {
         let Some(tests) = &self.bundle.tests else {
             return;
         };
         let started = self.clock.now();
-        let (slot, messages) = (self.slot, self.messages.clone());
-        let mut progress = |i: usize, n: usize, name: &str| {
-            let percent = (i * 100 / n.max(1)) as u8;
+        progress.begin(UnitStage::Test, started);
+        if tests.plan.ready.is_some() {
+            progress.wait_ready(started);
+        }
+        self.report(progress);
+        let (slot, messages, clock) = (self.slot, self.messages.clone(), self.clock.clone());
+        let mut on_test = |i: usize, n: usize, name: &str| {
+            progress.test(i, n, name, clock.now());
             let update = JobUpdate {
-                stage: format!("TEST {}/{n}", i + 1),
-                detail: name.to_string(),
-                percent,
+                progress: Box::new(progress.clone()),
             };
             let _ = messages.send(JobMsg::Update(slot, update));
         };
@@ -224,7 +238,7 @@ impl Job {
             self.serial.as_mut(),
             &port,
             self.clock.as_ref(),
-            &mut progress,
+            &mut on_test,
         );
         unit.test_ms = Some(self.ms_since(started));
         unit.measurements = report.measurements;
@@ -235,13 +249,12 @@ impl Job {
 
     /// Flashes the final firmware over the test firmware (enter DFU by control request, one
     /// module, leave, verify by module info). Its failures carry their own `E-FINAL-` codes.
-    fn final_stage(&mut self, unit: &mut UnitRecord) {
+    fn final_stage(&mut self, unit: &mut UnitRecord, progress: &mut UnitProgress) {
         let Some(final_bundle) = self.bundle.final_stage() else {
             return;
         };
         let started = self.clock.now();
-        let mut ignored = None;
-        let result = self.flash(&final_bundle, "FINAL", &mut ignored);
+        let result = self.flash(&final_bundle, UnitStage::Final, progress);
         unit.final_ms = Some(self.ms_since(started));
         if let Ok(report) = &result {
             note_board(unit, report);
@@ -251,63 +264,5 @@ impl Job {
             log::error!("slot {}: {code}: {e}", self.slot_name);
             unit.fail(code, format!("final: {}", e.short_reason()));
         }
-    }
-}
-
-fn update_of(event: &Event, stage: &str) -> JobUpdate {
-    match event {
-        Event::Board { device_id, .. } => JobUpdate {
-            stage: stage.into(),
-            detail: device_id.as_deref().map_or("board found".into(), |id| {
-                format!("board ..{}", &id[id.len().saturating_sub(8)..])
-            }),
-            percent: 0,
-        },
-        Event::Stage { stage: s, detail } => JobUpdate {
-            stage: stage.into(),
-            detail: format!(
-                "{} {}",
-                stage_word(*s),
-                detail.lines().next().unwrap_or_default()
-            )
-            .trim()
-            .into(),
-            percent: 0,
-        },
-        Event::Progress {
-            module,
-            phase,
-            done,
-            total,
-        } => {
-            let label = module.split(' ').next().unwrap_or(module);
-            let detail = if *phase == Phase::Erase {
-                format!("erase {label}")
-            } else {
-                label.to_string()
-            };
-            let percent = (done.saturating_mul(100) / (*total).max(1)).min(100) as u8;
-            JobUpdate {
-                stage: stage.into(),
-                detail,
-                percent,
-            }
-        }
-    }
-}
-
-fn stage_word(stage: crate::core::event::Stage) -> &'static str {
-    use crate::core::event::Stage::*;
-    match stage {
-        FindBoard => "finding",
-        ReadBoard => "reading",
-        Plan => "plan",
-        Bootloader => "bootloader",
-        EnterDfu => "enter DFU",
-        Dfu => "",
-        Leave => "reset",
-        Reconnect => "reconnect",
-        Verify => "verify",
-        Swd => "SWD",
     }
 }

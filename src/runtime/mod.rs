@@ -6,6 +6,7 @@
 
 mod inputs;
 mod job;
+mod lights;
 pub mod script;
 pub mod sim_world;
 mod stick;
@@ -13,6 +14,7 @@ mod verdicts;
 
 pub use inputs::DebouncedInputs;
 pub use job::{Job, JobMsg, TestedBefore};
+pub use lights::Lights;
 pub use stick::StickSetup;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::core::bundle::Bundle;
+use crate::core::lights::Signals;
 use crate::core::station::{Command, Station};
-use crate::core::ui::{frame_of, Frame, UiState};
+use crate::core::ui::{frame_of, Frame, PortView, UiState};
 use crate::core::unit::UnitRecord;
 use crate::ports::{Clock, Display, PortPath, SerialPorts, SwdProbe, UsbBus};
 use crate::records::{Context as RecordContext, RecordWriter};
@@ -36,6 +39,10 @@ pub trait Boards: Send {
     /// The slot's debug probe, if it flashes over SWD.
     fn probe_for(&mut self, _slot: usize) -> Option<Box<dyn SwdProbe>> {
         None
+    }
+    /// The Particle boards on USB, for the USB screen (which port path is which slot).
+    fn ports(&mut self) -> Vec<PortView> {
+        Vec::new()
     }
 }
 
@@ -62,13 +69,25 @@ impl Spawner for crate::sim::scheduler::VirtualScheduler {
 pub trait Driver {
     /// Called first in every tick. Returns false to stop the loop (once no job runs).
     fn tick(&mut self, now: Duration, station: &mut Station) -> bool;
-    /// Called when the picture changed.
-    fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
+    /// Called when the picture or the lights changed.
+    fn frame(&mut self, _shown: &Shown) {}
     /// Called with each finished unit, once its record is committed.
     fn unit(&mut self, _unit: &UnitRecord) {}
     /// Called when a slot's record cannot be written (`E-RECORDS`), with the cause.
     fn record_held(&mut self, _slot: &str, _cause: &str) {}
 }
+
+/// What the station shows at one moment: the OLED and the lights.
+#[derive(Clone)]
+pub struct Shown {
+    pub now: Duration,
+    pub ui: UiState,
+    pub frame: Frame,
+    pub signals: Signals,
+}
+
+/// How often the USB screen looks at the boards on USB again.
+const USB_LOOK_EVERY: Duration = Duration::from_secs(2);
 
 pub struct Runtime {
     pub clock: Arc<dyn Clock>,
@@ -83,6 +102,8 @@ pub struct Runtime {
     pub records: Option<(RecordWriter, RecordContext)>,
     /// The USB stick: bundles in, records out.
     pub stick: Option<StickSetup>,
+    /// The stack light, slot lamps and buzzer.
+    pub lights: Lights,
 }
 
 pub struct RunSummary {
@@ -97,13 +118,20 @@ impl Runtime {
         let (tx, rx) = channel();
         let mut cancels: Vec<Option<Arc<AtomicBool>>> = vec![None; self.station.slot_names().len()];
         let mut verdicts = verdicts::Verdicts::default();
-        let mut last_frame: Option<Frame> = None;
+        let mut last: Option<(Frame, Signals)> = None;
         let mut display_retry_at = Duration::ZERO;
         let mut stopping = false;
         let mut stick = stick::StickWatch::new(self.stick.as_ref());
+        let mut usb_look_at = Duration::ZERO;
         loop {
             let now = self.clock.now();
             self.tick_stick(&mut stick, now);
+            // The USB screen looks at once, then every few seconds.
+            if self.station.shows_usb() && (self.station.ports_unknown() || now >= usb_look_at) {
+                let ports = self.boards.ports();
+                self.station.set_ports(ports);
+                usb_look_at = now + USB_LOOK_EVERY;
+            }
             if !stopping && !driver.tick(now, &mut self.station) {
                 stopping = true;
             }
@@ -121,10 +149,20 @@ impl Runtime {
             self.collect_records(&mut verdicts, driver);
             let ui = self.station.ui(now);
             let frame = frame_of(&ui);
-            if last_frame.as_ref() != Some(&frame) {
-                driver.frame(&ui, &frame);
-                self.show(&frame, now, &mut display_retry_at);
-                last_frame = Some(frame);
+            let signals = self.lights.update(&ui, now);
+            let frame_changed = last.as_ref().map(|(f, _)| f) != Some(&frame);
+            if frame_changed || last.as_ref().map(|(_, s)| s) != Some(&signals) {
+                if frame_changed {
+                    self.show(&frame, now, &mut display_retry_at);
+                }
+                let shown = Shown {
+                    now,
+                    ui,
+                    frame,
+                    signals,
+                };
+                driver.frame(&shown);
+                last = Some((shown.frame, shown.signals));
             }
             if stopping && !self.station.any_running() && !stick.is_running() {
                 break;
@@ -240,6 +278,34 @@ impl Runtime {
             *retry_at = now + Duration::from_secs(10);
         }
     }
+}
+
+/// The boards on USB as the USB screen shows them: each port path with the slot configured
+/// for it (`ports[i]` is slot `names[i]`'s).
+pub fn port_views(
+    boards: Vec<crate::ports::DeviceInfo>,
+    ports: &[Option<PortPath>],
+    names: &[String],
+) -> Vec<PortView> {
+    boards
+        .into_iter()
+        .map(|b| {
+            let board = match crate::core::module::Platform::by_usb_pid(b.pid) {
+                Some((p, true)) => format!("{} DFU", p.name),
+                Some((p, false)) => p.name.to_string(),
+                None => "?".into(),
+            };
+            let slot = ports
+                .iter()
+                .position(|p| p.as_ref() == Some(&b.port))
+                .and_then(|i| names.get(i).cloned());
+            PortView {
+                port: b.port.0,
+                slot,
+                board,
+            }
+        })
+        .collect()
 }
 
 /// Looks in the records whether a device passed its tests with a bundle and failed only in

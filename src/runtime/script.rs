@@ -14,6 +14,9 @@ pub struct Script {
     pub slots: Vec<ScriptSlot>,
     #[serde(default, rename = "event")]
     pub events: Vec<ScriptEvent>,
+    /// Set by `check` when the script named no slot and got the default one.
+    #[serde(skip)]
+    pub default_slot: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -76,6 +79,12 @@ pub struct ScriptError {
 
 impl Script {
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
+        Self::load_with_slots(path, &[])
+    }
+
+    /// Like `load`; a script that names no slot gets these (station.toml's, under `--sim
+    /// --config`) instead of the default one.
+    pub fn load_with_slots(path: &Path, default_slots: &[String]) -> Result<Script, ScriptError> {
         let err = |reason: String| ScriptError {
             path: path.to_path_buf(),
             reason,
@@ -83,6 +92,18 @@ impl Script {
         let text = crate::core::regular_file::read_text(path, MAX_SCRIPT_BYTES)
             .map_err(|e| err(e.to_string()))?;
         let mut script: Script = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        if script.slots.is_empty() && !default_slots.is_empty() {
+            script.default_slot = true;
+            script.slots = default_slots
+                .iter()
+                .map(|name| ScriptSlot {
+                    name: name.clone(),
+                    fault: None,
+                    preload: None,
+                    probe: None,
+                })
+                .collect();
+        }
         // Relative paths in a script are relative to the directory it is run from, like the CLI's.
         script.check().map_err(err)?;
         Ok(script)
@@ -91,6 +112,7 @@ impl Script {
     /// Fills in the default slot and checks that every event names a slot that exists.
     pub fn check(&mut self) -> Result<(), String> {
         if self.slots.is_empty() {
+            self.default_slot = true;
             self.slots.push(ScriptSlot {
                 name: "A".into(),
                 fault: None,
@@ -165,6 +187,7 @@ impl Script {
                 ev(27_000, Action::Unseat),
                 ev(29_000, Action::Seat),
             ],
+            default_slot: false,
         }
     }
 }

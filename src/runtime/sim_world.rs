@@ -29,6 +29,10 @@ impl DigitalInput for SimPin {
     }
 }
 
+/// The least time a simulated finger is off a button between two presses (well over the
+/// debounce time).
+const PRESS_GAP: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimButton {
     Start,
@@ -69,7 +73,10 @@ pub struct SimWorld {
     boards: Arc<Mutex<Vec<Option<SimArgon>>>>,
     start: SimPin,
     func: SimPin,
-    releases: Vec<(Duration, SimButton)>,
+    /// Button levels to set at a time: (when, button, pressed).
+    presses: Vec<(Duration, SimButton, bool)>,
+    /// When each button's last press ends (START, FUNC).
+    released: [Duration; 2],
     test_firmware: Option<Module>,
     /// The board each slot had last, for `reseat`.
     removed: Vec<Option<SimArgon>>,
@@ -84,7 +91,8 @@ impl SimWorld {
             boards,
             start: SimPin::default(),
             func: SimPin::default(),
-            releases: Vec::new(),
+            presses: Vec::new(),
+            released: [Duration::ZERO; 2],
             test_firmware: None,
             removed: Vec::new(),
         }
@@ -175,9 +183,19 @@ impl SimWorld {
         }
     }
 
+    /// A press of `hold`. A press while the button is still held, or just after, waits for
+    /// the finger to lift: a real one does, and a gap within the debounce time would merge
+    /// the two presses into one (a press right after a long press was lost that way).
     pub fn press(&mut self, button: SimButton, now: Duration, hold: Duration) {
-        self.pin(button).set(true);
-        self.releases.push((now + hold, button));
+        let last = &mut self.released[button as usize];
+        let at = match last.is_zero() {
+            true => now,
+            false => now.max(*last + PRESS_GAP),
+        };
+        *last = at + hold;
+        self.presses.push((at, button, true));
+        self.presses.push((at + hold, button, false));
+        self.tick(now);
     }
 
     fn pin(&self, button: SimButton) -> &SimPin {
@@ -187,13 +205,14 @@ impl SimWorld {
         }
     }
 
-    /// Releases buttons whose hold time is over.
+    /// Presses and releases buttons whose time has come.
     pub fn tick(&mut self, now: Duration) {
-        let (due, later): (Vec<_>, Vec<_>) =
-            self.releases.drain(..).partition(|(at, _)| *at <= now);
-        self.releases = later;
-        for (_, b) in due {
-            self.pin(b).set(false);
+        let (mut due, later): (Vec<_>, Vec<_>) =
+            self.presses.drain(..).partition(|(at, _, _)| *at <= now);
+        self.presses = later;
+        due.sort_by_key(|(at, _, _)| *at);
+        for (_, b, pressed) in due {
+            self.pin(b).set(pressed);
         }
     }
 
@@ -249,6 +268,31 @@ impl Boards for SimBoards {
     fn probe_for(&mut self, slot: usize) -> Option<Box<dyn SwdProbe>> {
         let serial = self.probe_serial(slot)?;
         Some(Box::new(SimProbe::new(&serial, self.board(slot), false)))
+    }
+
+    fn ports(&mut self) -> Vec<crate::core::ui::PortView> {
+        use crate::sim::argon::Presence;
+        // From each board's presence, not by listing a bus: a listing charges the board's
+        // time, which only a job's thread may spend on the virtual clock.
+        let boards = self.boards.lock().unwrap_or_else(|p| p.into_inner());
+        boards
+            .iter()
+            .flatten()
+            .filter_map(|b| {
+                let board = match b.presence() {
+                    Presence::Dfu => "argon DFU",
+                    Presence::Firmware { .. } => "argon",
+                    Presence::Unplugged | Presence::Rebooting { .. } => return None,
+                };
+                let port = b.port().0;
+                Some(crate::core::ui::PortView {
+                    // A simulated board's port is named after its slot (`sim-A`).
+                    slot: Some(port.trim_start_matches("sim-").to_string()),
+                    port,
+                    board: board.into(),
+                })
+            })
+            .collect()
     }
 
     fn serial_for(&mut self, slot: usize) -> Box<dyn SerialPorts> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::debounce::ButtonEvent;
 use super::operator_code::OperatorCode;
-use super::ui::{BundleLabel, Counters, MenuView, Notice, Screen, SlotView, UiState};
+use super::ui::{BundleLabel, Counters, MenuView, Notice, PortView, Screen, SlotView, UiState};
 use slot::{Phase, Slot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,8 @@ pub struct Station {
     question: Option<(Notice, Command)>,
     /// While the bundle is being swapped no unit starts; this says why on screen.
     swapping: Option<Notice>,
+    /// The boards on USB while the USB screen is up; `None` until the runtime looked.
+    ports: Option<Vec<PortView>>,
 }
 
 impl Station {
@@ -87,6 +89,7 @@ impl Station {
             notice: None,
             question: None,
             swapping: None,
+            ports: None,
         }
     }
 
@@ -94,6 +97,20 @@ impl Station {
     /// bundle swap would be recorded against a bundle it was not flashed with.
     pub fn hold_for_swap(&mut self, why: Option<Notice>) {
         self.swapping = why;
+    }
+
+    /// Whether the USB screen is up (the runtime lists the boards on USB only then).
+    pub fn shows_usb(&self) -> bool {
+        self.screen == Screen::Usb && self.menu.is_none()
+    }
+
+    /// The USB screen came up and nobody looked at USB yet.
+    pub fn ports_unknown(&self) -> bool {
+        self.ports.is_none()
+    }
+
+    pub fn set_ports(&mut self, ports: Vec<PortView>) {
+        self.ports = Some(ports);
     }
 
     pub fn set_bundle(&mut self, bundle: Option<BundleLabel>) {
@@ -166,13 +183,12 @@ impl Station {
                     return vec![];
                 };
                 slot.present = false;
-                match slot.phase {
-                    // A running job finds the board gone by itself and ends in Fail.
-                    Phase::Running { .. } => {}
-                    // A verdict stays on screen until the next board is seated; a
-                    // held record's slot stays held until the record is written.
-                    Phase::Done(_) | Phase::Saving { .. } | Phase::Held => {}
-                    _ => slot.phase = Phase::Idle,
+                slot.same_board = false;
+                // A running job finds the board gone by itself and ends in Fail; a verdict
+                // leaves with its board, so the next board never sits under it. A held
+                // record's slot stays held until the record is written.
+                if slot.is_free() {
+                    slot.phase = Phase::Idle;
                 }
                 vec![]
             }
@@ -193,7 +209,10 @@ impl Station {
                 }
                 match &mut self.menu {
                     Some(selected) => *selected = (*selected + 1) % MENU.len(),
-                    None => self.screen = self.screen.next(),
+                    None => {
+                        self.screen = self.screen.next();
+                        self.ports = None;
+                    }
                 }
                 vec![]
             }
@@ -214,7 +233,7 @@ impl Station {
     }
 
     fn start(&mut self, i: usize, now: Duration) -> Vec<Command> {
-        if self.slots.iter().any(|s| s.phase == Phase::Held) {
+        if self.slots.iter().any(Slot::is_held) {
             self.notify(
                 OperatorCode::Records.as_str(),
                 vec!["records cannot be".into(), "written: no new unit".into()],
@@ -236,8 +255,9 @@ impl Station {
         }
         self.slots[i].phase = Phase::Running {
             started: now,
-            update: JobUpdate::starting(),
+            update: None,
         };
+        self.slots[i].same_board = self.slots[i].present;
         self.screen = Screen::Status;
         vec![Command::StartJob(i)]
     }
@@ -247,14 +267,17 @@ impl Station {
             update: current, ..
         }) = self.slots.get_mut(i).map(|s| &mut s.phase)
         {
-            *current = update;
+            *current = Some(update);
         }
     }
 
     /// The job finished; its verdict waits until its record is committed (`job_done`).
     pub fn job_saving(&mut self, i: usize, now: Duration) {
         if let Some(slot) = self.slots.get_mut(i) {
-            slot.phase = Phase::Saving { started: now };
+            slot.phase = Phase::Saving {
+                started: now,
+                device_id: slot.device_id(),
+            };
         }
     }
 
@@ -262,7 +285,9 @@ impl Station {
     /// unit until the record is written (`job_done` then shows its verdict).
     pub fn record_held(&mut self, i: usize) {
         if let Some(slot) = self.slots.get_mut(i) {
-            slot.phase = Phase::Held;
+            slot.phase = Phase::Held {
+                device_id: slot.device_id(),
+            };
         }
     }
 
@@ -275,7 +300,13 @@ impl Station {
             Verdict::Pass { .. } => self.counters.pass += 1,
             Verdict::Fail { .. } => self.counters.fail += 1,
         }
-        slot.phase = Phase::Done(verdict);
+        // A board pulled out before its verdict takes the verdict with it; a board seated
+        // since (while the record was saved) waits for START.
+        slot.phase = match (slot.same_board, slot.present) {
+            (true, _) => Phase::Done(verdict),
+            (false, true) => Phase::Ready,
+            (false, false) => Phase::Idle,
+        };
     }
 
     pub fn any_running(&self) -> bool {
@@ -314,6 +345,10 @@ impl Station {
                         .map(|(n, _)| n.clone())
                 })
                 .or_else(|| self.swapping.clone()),
+            ports: match self.screen {
+                Screen::Usb => self.ports.clone(),
+                _ => None,
+            },
         }
     }
 }

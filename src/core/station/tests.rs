@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::operator_code::OperatorCode;
 use crate::core::ui::SlotPhase;
 
 fn s(secs: u64) -> Duration {
@@ -29,7 +30,7 @@ fn seating_a_board_starts_it_when_auto_start_is_on() {
     assert!(st.any_running());
     assert!(matches!(
         st.ui(s(5)).slots[1].phase,
-        crate::core::ui::SlotPhase::Working { elapsed_s: 5, .. }
+        SlotPhase::Working { elapsed_s: 5, .. }
     ));
 }
 
@@ -45,7 +46,34 @@ fn start_starts_the_first_seated_slot() {
 }
 
 #[test]
-fn a_verdict_stays_until_the_next_board_and_counts() {
+fn a_verdict_lasts_while_its_board_is_seated_and_names_it() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.job_done(
+        0,
+        Verdict::Pass {
+            device_id: "e00fce68f372fe94a3fad5fb".into(),
+            duration: s(17),
+        },
+    );
+    assert!(matches!(
+        &st.ui(s(18)).slots[0].phase,
+        SlotPhase::Pass { device_id, .. } if device_id == "e00fce68f372fe94a3fad5fb"
+    ));
+    // Taken out: the PASS goes with it, so the next board (whose fixture switch may fail to
+    // close) is never shown under it.
+    st.handle(Input::Removed(0), s(20));
+    let ui = st.ui(s(21));
+    assert_eq!(ui.slots[0].phase, SlotPhase::Empty);
+    assert_eq!(ui.counters.pass, 1);
+    assert_eq!(
+        st.handle(Input::Seated(0), s(30)),
+        vec![Command::StartJob(0)]
+    );
+}
+
+#[test]
+fn a_board_pulled_out_before_its_verdict_leaves_the_slot_empty_and_counts() {
     let mut st = station(true);
     st.handle(Input::Seated(0), s(0));
     st.handle(Input::Removed(0), s(3));
@@ -54,17 +82,67 @@ fn a_verdict_stays_until_the_next_board_and_counts() {
         Verdict::Fail {
             code: "E-UNPLUGGED".into(),
             reason: "board unplugged".into(),
+            device_id: None,
         },
     );
     let ui = st.ui(s(4));
-    assert!(
-        matches!(&ui.slots[0].phase, crate::core::ui::SlotPhase::Fail { code, .. } if code == "E-UNPLUGGED")
-    );
+    assert_eq!(ui.slots[0].phase, SlotPhase::Empty);
     assert_eq!(ui.counters.fail, 1);
-    assert_eq!(
-        st.handle(Input::Seated(0), s(10)),
-        vec![Command::StartJob(0)]
+}
+
+#[test]
+fn a_failure_is_said_in_plain_words_and_a_test_names_what_it_measured() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.job_done(
+        0,
+        Verdict::Fail {
+            code: "E-DFU-WRITE".into(),
+            reason: "errWRITE system-part".into(),
+            device_id: Some("e00fce68f372fe94a3fad5fb".into()),
+        },
     );
+    let SlotPhase::Fail {
+        reason,
+        detail,
+        device_id,
+        ..
+    } = st.ui(s(1)).slots[0].phase.clone()
+    else {
+        panic!("not a FAIL")
+    };
+    assert_eq!(
+        (reason.as_str(), detail.as_str()),
+        ("flash write failed", "reseat and retry once")
+    );
+    assert!(device_id.is_some());
+    st.handle(Input::Seated(1), s(2));
+    st.job_done(
+        1,
+        Verdict::Fail {
+            code: "E-TEST".into(),
+            reason: "vin 10.2V < 11.4".into(),
+            device_id: None,
+        },
+    );
+    assert!(matches!(
+        &st.ui(s(3)).slots[1].phase,
+        SlotPhase::Fail { reason, detail, .. } if reason == "a test failed" && detail == "vin 10.2V < 11.4"
+    ));
+}
+
+#[test]
+fn the_menu_has_four_items_and_close_closes_it() {
+    let mut st = station(true);
+    st.handle(Input::Func(ButtonEvent::Long), s(0));
+    for t in 1..=3 {
+        st.handle(Input::Func(ButtonEvent::Short), s(t));
+    }
+    let menu = st.ui(s(4)).menu.unwrap();
+    assert_eq!((menu.items.len(), menu.selected), (4, 3));
+    assert_eq!(menu.items[3], "close");
+    assert!(st.handle(Input::Func(ButtonEvent::Long), s(5)).is_empty());
+    assert!(st.ui(s(5)).menu.is_none());
 }
 
 #[test]
@@ -147,17 +225,29 @@ fn a_verdict_waits_for_its_record_and_the_slot_says_it_is_saving() {
     ));
     assert_eq!(st.ui(s(18)).counters.pass, 0, "counted once recorded");
     assert!(st.any_running(), "a script does not end mid-save");
-    st.handle(Input::Removed(0), s(18));
-    assert!(
-        st.handle(Input::Seated(0), s(18)).is_empty(),
-        "the slot's last unit is not recorded yet"
-    );
     st.job_done(0, pass());
     assert!(matches!(
         st.ui(s(19)).slots[0].phase,
         SlotPhase::Pass { .. }
     ));
     assert_eq!(st.ui(s(19)).counters.pass, 1);
+}
+
+#[test]
+fn a_board_swapped_while_the_record_is_saved_never_shows_the_last_ones_verdict() {
+    let mut st = station(true);
+    st.handle(Input::Seated(0), s(0));
+    st.job_saving(0, s(17));
+    st.handle(Input::Removed(0), s(18));
+    assert!(
+        st.handle(Input::Seated(0), s(18)).is_empty(),
+        "the slot's last unit is not recorded yet"
+    );
+    st.job_done(0, pass());
+    // The PASS belongs to the board taken out; the one seated now waits for START.
+    assert_eq!(st.ui(s(19)).slots[0].phase, SlotPhase::Ready);
+    assert_eq!(st.ui(s(19)).counters.pass, 1);
+    assert_eq!(st.handle(Input::Start, s(20)), vec![Command::StartJob(0)]);
 }
 
 #[test]
@@ -169,6 +259,8 @@ fn a_held_record_shows_e_records_and_no_slot_starts_until_it_is_written() {
     let held = SlotPhase::Fail {
         code: "E-RECORDS".into(),
         reason: "record not saved".into(),
+        detail: OperatorCode::Records.action().into(),
+        device_id: None,
     };
     assert_eq!(st.ui(s(18)).slots[0].phase, held);
     assert!(!st.any_running());
@@ -182,10 +274,12 @@ fn a_held_record_shows_e_records_and_no_slot_starts_until_it_is_written() {
     assert_eq!(st.ui(s(22)).slots[0].phase, held, "held until written");
 
     st.job_done(0, pass());
-    assert!(matches!(
+    assert_eq!(
         st.ui(s(30)).slots[0].phase,
-        SlotPhase::Pass { .. }
-    ));
+        SlotPhase::Empty,
+        "written, and its board was taken out meanwhile: no verdict to show"
+    );
+    assert_eq!(st.ui(s(30)).counters.pass, 1);
     assert_eq!(
         st.handle(Input::Start, s(31)),
         vec![Command::StartJob(1)],

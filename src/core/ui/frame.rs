@@ -63,6 +63,30 @@ impl Frame {
             .collect()
     }
 
+    /// Two pixel columns and four rows per character with Unicode braille: 64×16 on a
+    /// terminal, so the whole OLED fits an 80×24 one, pixel for pixel.
+    pub fn to_braille(&self) -> Vec<String> {
+        // Dot bits of U+2800 by (column, row) in the 2×4 cell.
+        const DOTS: [[u32; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]];
+        (0..HEIGHT / 4)
+            .map(|row| {
+                (0..WIDTH / 2)
+                    .map(|col| {
+                        let mut bits = 0;
+                        for (dx, column) in DOTS.iter().enumerate() {
+                            for (dy, bit) in column.iter().enumerate() {
+                                if self.get(col * 2 + dx as u32, row * 4 + dy as u32) {
+                                    bits |= bit;
+                                }
+                            }
+                        }
+                        char::from_u32(0x2800 + bits).unwrap_or(' ')
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Lit pixel count, for tests.
     pub fn lit(&self) -> usize {
         self.pixels.iter().filter(|p| **p).count()

@@ -5,11 +5,15 @@ mod frame;
 mod render;
 mod samples;
 mod state;
+mod text;
 
 pub use frame::{Frame, HEIGHT, WIDTH};
-pub use render::render;
-pub use samples::samples;
-pub use state::{BundleLabel, Counters, MenuView, Notice, Screen, SlotPhase, SlotView, UiState};
+pub use render::{render, short_id};
+pub use samples::{samples, SampleBundle};
+pub use state::{
+    BundleLabel, Counters, MenuView, Notice, PortView, Screen, SlotPhase, SlotView, UiState,
+};
+pub use text::fit;
 
 /// Renders into a fresh frame.
 pub fn frame_of(ui: &UiState) -> Frame {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::bundle::Bundle;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UiState {
     /// The active bundle's name and version; `None` shows the no-bundle screen.
@@ -16,6 +18,21 @@ pub struct UiState {
     /// A question or problem that takes the whole screen (stick offer, errors).
     #[serde(default)]
     pub notice: Option<Notice>,
+    /// The boards on USB, for the USB screen: which port path is which slot (`None` until
+    /// the first look).
+    #[serde(default)]
+    pub ports: Option<Vec<PortView>>,
+}
+
+/// A Particle board on USB, as the USB screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortView {
+    /// The port path, as a slot's `usb_port` in station.toml takes it (`1-1.2`).
+    pub port: String,
+    /// The slot configured for that port, if any.
+    pub slot: Option<String>,
+    /// `argon`, `argon DFU`.
+    pub board: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +43,17 @@ pub struct BundleLabel {
     pub lock_hash: String,
     #[serde(default)]
     pub platform: String,
+}
+
+impl From<&Bundle> for BundleLabel {
+    fn from(b: &Bundle) -> Self {
+        BundleLabel {
+            name: b.name.clone(),
+            version: b.version.clone(),
+            lock_hash: b.lock_hash.clone(),
+            platform: b.platform.name.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +78,8 @@ pub enum Screen {
     Status,
     Counters,
     Bundle,
+    /// The boards on USB and their port paths (setting up a station's slots).
+    Usb,
 }
 
 impl Screen {
@@ -57,7 +87,8 @@ impl Screen {
         match self {
             Screen::Status => Screen::Counters,
             Screen::Counters => Screen::Bundle,
-            Screen::Bundle => Screen::Status,
+            Screen::Bundle => Screen::Usb,
+            Screen::Usb => Screen::Status,
         }
     }
 }
@@ -75,22 +106,50 @@ pub enum SlotPhase {
     Empty,
     /// A board is seated, waiting for START.
     Ready,
+    /// One bar for the whole unit, whatever stage it is in.
     Working {
         /// FLASH, TEST or FINAL.
         stage: String,
-        /// What is being done: a module label or a test name.
-        detail: String,
+        /// What is being done, in plain words: `writing Device OS`, `test 2/5 vin`.
+        doing: String,
+        /// The whole unit; it never goes back.
         percent: u8,
+        /// Estimated from the plan, corrected as the unit goes.
+        #[serde(default)]
+        remaining_s: u32,
+        /// While the board restarts (or the test firmware starts): how long so far, so a wait
+        /// never shows a frozen number.
+        #[serde(default)]
+        waiting_s: Option<u32>,
         elapsed_s: u32,
+        #[serde(default)]
+        device_id: Option<String>,
     },
-    Pass {
-        device_id: String,
-        seconds: u32,
-    },
+    /// A verdict is shown only while its board is seated, with the board it belongs to.
+    Pass { device_id: String, seconds: u32 },
     Fail {
         code: String,
+        /// What happened, in plain words (the code's row in the operator-code table).
         reason: String,
+        /// A second line: what a test measured, or what to do.
+        #[serde(default)]
+        detail: String,
+        #[serde(default)]
+        device_id: Option<String>,
     },
+}
+
+impl SlotPhase {
+    /// One word for the slot's state: EMPTY, READY, FLASH, TEST, FINAL, PASS, FAIL.
+    pub fn word(&self) -> &str {
+        match self {
+            SlotPhase::Empty => "EMPTY",
+            SlotPhase::Ready => "READY",
+            SlotPhase::Working { stage, .. } => stage,
+            SlotPhase::Pass { .. } => "PASS",
+            SlotPhase::Fail { .. } => "FAIL",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
