@@ -213,3 +213,198 @@ fn a_good_board_passes_every_test() {
     assert_eq!(m.len(), 5);
     assert!(m.iter().all(|m| m["passed"] == true));
 }
+
+use common::run_script_frames;
+
+/// The first slot's state in each frame: (t_ms, state word, the whole slot).
+fn slot_a(frames: &[serde_json::Value]) -> Vec<(u64, String, serde_json::Value)> {
+    frames
+        .iter()
+        .map(|f| {
+            let s = &f["slots"][0];
+            (
+                f["t_ms"].as_u64().unwrap(),
+                s["state"].as_str().unwrap().to_string(),
+                s.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_pass_leaves_the_screen_with_its_board() {
+    // The board is taken out at 21 s and the next one's fixture switch never closes: before,
+    // the PASS stayed and the operator could bin an unflashed board under it.
+    let (units, frames) = run_script_frames(
+        "[[event]]\nat_ms = 0\naction = \"seat\"\n[[event]]\nat_ms = 21000\naction = \"unseat\"\n",
+    );
+    let id = units[0]["device_id"].as_str().unwrap();
+    let a = slot_a(&frames);
+    let pass: Vec<_> = a.iter().filter(|(_, s, _)| s == "PASS").collect();
+    assert!(!pass.is_empty());
+    assert!(
+        pass.iter()
+            .all(|(t, _, s)| *t < 21_100 && s["device_id"] == id),
+        "the verdict names its board and lasts only while it is seated: {pass:?}"
+    );
+    let (t, last, _) = a.last().unwrap();
+    assert_eq!(
+        last, "EMPTY",
+        "after removal at 21 s the slot says so ({t} ms)"
+    );
+    assert_eq!(frames.last().unwrap()["slots"][0]["light"], "off");
+}
+
+#[test]
+fn one_bar_rises_through_flash_test_and_final_with_the_time_left() {
+    let (units, frames) = run_script_frames("[[event]]\nat_ms = 0\naction = \"seat\"\n");
+    let total_ms = units[0]["duration_ms"].as_u64().unwrap();
+    let work: Vec<_> = slot_a(&frames)
+        .into_iter()
+        .filter(|(_, s, _)| ["FLASH", "TEST", "FINAL"].contains(&s.as_str()))
+        .collect();
+    let percents: Vec<u64> = work
+        .iter()
+        .map(|(_, _, s)| s["percent"].as_u64().unwrap())
+        .collect();
+    assert!(
+        percents.windows(2).all(|w| w[0] <= w[1]),
+        "never goes back: {percents:?}"
+    );
+    assert!(*percents.last().unwrap() >= 95, "{percents:?}");
+    let mut stages: Vec<&str> = work.iter().map(|(_, s, _)| s.as_str()).collect();
+    stages.dedup();
+    assert_eq!(stages, ["FLASH", "TEST", "FINAL"]);
+    // The estimate is within 3 s of the truth from a quarter of the way on.
+    for (t, _, s) in work.iter().filter(|(t, _, _)| *t > total_ms / 4) {
+        let left = s["remaining_s"].as_u64().unwrap() as i64 * 1000;
+        let truth = total_ms as i64 - *t as i64;
+        assert!(
+            (left - truth).abs() <= 3000,
+            "at {t} ms: {left} ms left, truly {truth}"
+        );
+    }
+    // A reset is a wait that says what it waits for and counts, never a frozen 0 %.
+    let waits: Vec<_> = work
+        .iter()
+        .filter(|(_, _, s)| s["waiting_s"].is_u64())
+        .collect();
+    assert!(waits
+        .iter()
+        .any(|(_, _, s)| s["doing"] == "restarting board"));
+    assert!(waits
+        .iter()
+        .all(|(_, _, s)| s["percent"].as_u64().unwrap() > 0));
+    assert!(work.iter().all(|(_, _, s)| s["light"] == "amber"));
+}
+
+#[test]
+fn a_failure_shows_its_code_in_plain_words_lights_red_and_buzzes() {
+    let (_, frames) = run_script_frames(
+        "[[slot]]\nname = \"A\"\nfault = \"write-error:0x30000\"\n[[event]]\nat_ms = 0\naction = \"seat\"\n\
+         [[event]]\nat_ms = 8000\naction = \"unseat\"\n",
+    );
+    let fail = frames
+        .iter()
+        .find(|f| f["slots"][0]["state"] == "FAIL")
+        .unwrap();
+    let s = &fail["slots"][0];
+    assert_eq!(s["code"], "E-DFU-WRITE");
+    assert_eq!(
+        s["reason"], "flash write failed",
+        "not `errWRITE system-part`"
+    );
+    assert_eq!(
+        (s["light"].as_str(), fail["station_light"].as_str()),
+        (Some("red"), Some("red"))
+    );
+    assert_eq!(fail["buzzer"], true);
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["slots"][0]["state"] == "FAIL" && f["buzzer"] == false),
+        "the buzzer stops after a moment"
+    );
+}
+
+#[test]
+fn a_press_right_after_a_long_press_is_not_lost() {
+    // FUNC held opens the menu; a short press the moment it is released moves to the second
+    // item (it used to merge into the long press and vanish).
+    let (_, frames) = run_script_frames(
+        "[[event]]\nat_ms = 0\naction = \"func_long\"\n[[event]]\nat_ms = 1500\naction = \"func\"\n",
+    );
+    let menu: Vec<u64> = frames.iter().filter_map(|f| f["menu"].as_u64()).collect();
+    assert!(menu.contains(&0) && menu.contains(&1), "{menu:?}");
+}
+
+#[test]
+fn config_under_sim_gives_the_slots_and_a_bad_one_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        "buttons = { start = 17, func = 27 }\n[[slot]]\nname = \"X\"\nusb_port = \"1-1\"\n\
+         [[slot]]\nname = \"Y\"\nusb_port = \"1-2\"\n",
+    )
+    .unwrap();
+    let script = dir.path().join("s.toml");
+    std::fs::write(
+        &script,
+        "[[event]]\nat_ms = 0\naction = \"seat\"\nslot = \"Y\"\n",
+    )
+    .unwrap();
+    let run = |config: &std::path::Path| {
+        common::flashline(&[
+            "run",
+            "--sim",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--script",
+            script.to_str().unwrap(),
+            "--records",
+            dir.path().join("r.db").to_str().unwrap(),
+        ])
+    };
+    let units = units(&run(&config));
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0]["slot"], "Y", "the slot names come from --config");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "version = \"banana\"\nbuttons = { start = 17, func = 27 }\n",
+    )
+    .unwrap();
+    let out = run(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("version") && err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn a_fresh_sim_run_counts_from_zero_unless_given_a_database() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = || {
+        Command::new(env!("CARGO_BIN_EXE_flashline"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--sim", "--json"])
+            .env("XDG_DATA_HOME", home.path())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(units(&demo()).len(), 3);
+    assert_eq!(units(&demo()).len(), 3);
+    let records = home.path().join("flashline/sim-records.db");
+    let kept = flashline::records::Records::open(&records)
+        .unwrap()
+        .list(&Default::default())
+        .unwrap();
+    assert_eq!(
+        kept.len(),
+        3,
+        "the second run started from an empty database"
+    );
+}

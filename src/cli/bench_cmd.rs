@@ -10,7 +10,7 @@ use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::run_cmd::{load_bundle, test_firmware, EXAMPLE_BUNDLE};
+use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
 use crate::core::bundle::Bundle;
 use crate::core::unit::{Outcome, UnitRecord};
 use crate::ports::Clock;
@@ -74,8 +74,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !args.sim {
         bail!("bench needs --sim: it measures the station against simulated boards");
     }
-    if args.slots.is_empty() || args.units == 0 || !(1.0..=200.0).contains(&args.speedup) {
-        bail!("--slots, --units > 0 and --speedup 1..200");
+    if args.slots.is_empty() || args.slots.contains(&0) {
+        bail!("--slots: slot counts from 1, e.g. --slots 1,2,4,8");
+    }
+    if args.units == 0 || !(1.0..=200.0).contains(&args.speedup) {
+        bail!("--units > 0 and --speedup 1..200");
     }
     let bundle = Arc::new(load_bundle(&args.bundle)?);
     let (overhead, unit_s) = virtual_overhead(&bundle, false);
@@ -146,6 +149,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         print(&report);
     }
+    // A benchmark is a gate: a goal not met fails it.
+    let missed = report.goals.iter().filter(|g| !g.met).count();
+    if missed > 0 {
+        eprintln!("error: {missed} goal(s) NOT MET");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -159,8 +168,8 @@ fn virtual_overhead(bundle: &Arc<Bundle>, by_probe: bool) -> (f64, f64) {
         false => vec![],
     };
     let board = SimArgon::blank(shared.clone(), "bench", 1, faults);
-    if let Some(m) = test_firmware(bundle) {
-        board.set_test_firmware(&m);
+    if let Some(m) = bundle.test_firmware() {
+        board.set_test_firmware(m);
     }
     let probe = by_probe.then(|| {
         Box::new(crate::sim::swd::SimProbe::new(
@@ -192,8 +201,8 @@ fn run_slots(bundle: &Arc<Bundle>, slots: usize, units: usize, speedup: f64) -> 
                             (s * 1000 + u) as u64,
                             vec![],
                         );
-                        if let Some(m) = test_firmware(&bundle) {
-                            board.set_test_firmware(&m);
+                        if let Some(m) = bundle.test_firmware() {
+                            board.set_test_firmware(m);
                         }
                         run_unit(&bundle, &board, clock.clone(), None)
                     })

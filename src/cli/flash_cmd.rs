@@ -109,6 +109,7 @@ fn run_sim(
         );
         let mut doc = result_json(&result);
         doc["sim"] = sim_json(&board, clock.now() - started);
+        doc["dry_run"] = args.dry_run.into();
         if !args.json {
             print_human(&result, &doc);
         }
@@ -190,7 +191,8 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
         None => super::usb_list::only_board(bus.as_mut())?,
     };
     let result = flash_once(bus.as_mut(), &clock, port, bundle, options, args.json);
-    let doc = result_json(&result);
+    let mut doc = result_json(&result);
+    doc["dry_run"] = args.dry_run.into();
     trace.check(report(&result, &doc, args.json)?)
 }
 
@@ -285,6 +287,18 @@ pub fn result_json(result: &Result<FlashReport, FlashError>) -> serde_json::Valu
 
 fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value) {
     match result {
+        Ok(r) if doc["dry_run"] == true => {
+            for line in &r.plan {
+                println!("  {line}");
+            }
+            let writes = r.plan.iter().filter(|l| l.starts_with("write")).count();
+            println!(
+                "PLAN  device {}  would write {writes} module(s), skip {}  (dry run: nothing \
+                 was written)",
+                r.device_id.as_deref().unwrap_or("?"),
+                r.plan.len() - writes,
+            );
+        }
         Ok(r) => {
             for line in &r.plan {
                 println!("  {line}");
@@ -313,7 +327,12 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                 );
             }
         }
-        Err(e) => println!("FAIL {}  {}\n     {e}", e.code(), e.short_reason()),
+        Err(e) => println!(
+            "FAIL {}  {}\n     {e}\n     try: {}",
+            e.code(),
+            e.short_reason(),
+            e.code().hint()
+        ),
     }
     if let Some(sim) = doc.get("sim") {
         print!("  sim: device busy {} ms", sim["device_busy_ms"]);

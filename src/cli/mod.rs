@@ -1,18 +1,28 @@
 //! The command line: argument parsing and output. `anyhow` lives here and nowhere deeper.
 
 mod bench_cmd;
+mod bundle_arg;
 mod bundle_cmd;
+mod error_text;
 mod flash_cmd;
+mod frames;
 mod inspect;
+mod log_tap;
 mod probes_cmd;
 mod progress;
 mod records_cmd;
+mod run_args;
 mod run_cmd;
+mod run_sim;
 mod run_terminal;
 mod screenshot_cmd;
 mod selftest_cmd;
 mod service;
+mod sim_faults;
+mod sim_setup;
+mod terminal_view;
 mod test_cmd;
+mod unit_line;
 mod usb_list;
 
 use clap::{Parser, Subcommand};
@@ -41,7 +51,7 @@ enum Command {
     /// List debug probes on USB for `flash --swd` (builds with `--features swd`)
     Probes(probes_cmd::Args),
     /// The station: flash and test seated boards (on hardware, or --sim)
-    Run(run_cmd::Args),
+    Run(run_args::Args),
     /// List or export unit records
     #[command(subcommand)]
     Records(records_cmd::RecordsCommand),
@@ -63,6 +73,9 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if !matches!(cli.command, Command::Run(_)) {
+        quiet_on_broken_pipe();
+    }
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
@@ -87,15 +100,30 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text::error_text(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Prints one JSON document on stdout.
+/// `flashline … | head`: when the reader goes away, end quietly as `cat` does, instead of
+/// panicking in `println!`. Not for `run`: the station must outlive a closed log stream (its
+/// own printing stops quietly instead).
+fn quiet_on_broken_pipe() {
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Prints one JSON document on stdout (nothing, quietly, when stdout is gone).
 pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        serde_json::to_string_pretty(value)?
+    );
     Ok(())
 }
 
@@ -109,7 +137,15 @@ fn init_logging() {
             }
         }
     }
+    // Through the tap: the terminal simulator shows log lines below its screen.
+    use std::io::IsTerminal;
+    let style = match std::io::stderr().is_terminal() {
+        true => env_logger::WriteStyle::Always,
+        false => env_logger::WriteStyle::Never,
+    };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
+        .write_style(style)
+        .target(env_logger::Target::Pipe(Box::new(log_tap::LogTap)))
         .init();
 }

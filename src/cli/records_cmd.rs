@@ -31,6 +31,7 @@ pub enum RecordsCommand {
         /// One device ID per line, of units that passed (for Particle's product import)
         #[arg(long, group = "format")]
         device_ids: bool,
+        /// The file to write (`-`: standard output)
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
@@ -50,7 +51,7 @@ pub struct Select {
     /// The records database (default: the station's, or the simulator's)
     #[arg(long)]
     records: Option<PathBuf>,
-    /// Only units since this UTC time or date (e.g. 2026-11-26)
+    /// Only units since this UTC date or time (2026-11-26, 2026-11-26T08:00:00Z)
     #[arg(long)]
     since: Option<String>,
     /// Only this device
@@ -101,6 +102,12 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
                 (true, _, _) => records::to_csv(&list),
                 _ => bail!("choose --csv, --json or --device-ids"),
             };
+            if output == Path::new("-") {
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                eprintln!("{} record(s)", list.len());
+                return Ok(ExitCode::SUCCESS);
+            }
             atomic_file::write(&output, text.as_bytes())
                 .with_context(|| format!("writing {}", output.display()))?;
             println!("{} record(s) -> {}", list.len(), output.display());
@@ -110,21 +117,43 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
 }
 
 fn load(select: &Select) -> Result<Vec<records::Record>> {
+    let since = select.since.as_deref().map(since_time).transpose()?;
     let path = select.records.clone().unwrap_or_else(default_path);
-    if !path.exists() {
-        bail!("{}: no records yet (give --records FILE)", path.display());
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => bail!("{}: a directory, not a records database", path.display()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{}: no records yet (give --records FILE)", path.display())
+        }
+        // Not "no records yet": the records may well be there, for another user.
+        Err(e) => return Err(e).with_context(|| path.display().to_string()),
     }
     let store = Records::open(&path)?;
     Ok(store.list(&Filter {
-        since: select.since.clone(),
+        since,
         device_id: select.device.clone(),
     })?)
 }
 
+/// `--since`: a UTC date (`2026-11-26`) or time (`2026-11-26T08:00:00Z`), as the records
+/// write it, so comparing the text compares the times.
+fn since_time(text: &str) -> Result<String> {
+    let full = match text.len() {
+        10 => format!("{text}T00:00:00Z"),
+        _ => text.to_string(),
+    };
+    match humantime::parse_rfc3339_weak(&full) {
+        Ok(t) if text.len() == 10 => Ok(humantime::format_rfc3339(t).to_string()[..10].into()),
+        Ok(t) => Ok(humantime::format_rfc3339_millis(t).to_string()),
+        Err(_) => {
+            bail!("--since `{text}`: not a UTC date (2026-11-26) or time (2026-11-26T08:00:00Z)")
+        }
+    }
+}
+
 /// The station's database if this is a station, else the simulator's in the user's data dir.
 pub fn default_path() -> PathBuf {
-    let station =
-        crate::core::config::StationConfig::load(Path::new("/etc/flashline/station.toml"));
+    let station = crate::core::config::StationConfig::load(&crate::core::config::default_path());
     match station {
         Ok(c) => c.paths.records,
         Err(_) => sim_path(),

@@ -1,59 +1,88 @@
-//! `run --sim` at a terminal: the OLED drawn with block characters, refreshed in place, and
-//! the keyboard as buttons and fixtures. Real time: a simulated flash takes as long as on the line.
+//! `run --sim` at a terminal: the OLED drawn to fit the terminal (redrawn when it is resized),
+//! the lights, the log below, and the keyboard as buttons and fixtures. Real time: a simulated
+//! flash takes as long as on the line. `q`, Esc and Ctrl-C quit, saying so at once.
 
 use anyhow::Result;
-use crossterm::event::{self, Event, KeyCode, KeyEventKind};
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::{cursor, execute, terminal};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run_cmd::print_unit;
-use crate::core::bundle::Bundle;
+use super::run_sim::DEBOUNCE;
+use super::sim_setup::{records_note, SimSetup};
+use super::terminal_view::{lines, View};
+use super::unit_line::{exit_code, held_line, unit_line};
 use crate::core::station::Station;
-use crate::core::ui::{Frame, UiState};
-use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
-use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, OsThreads, Runtime};
+use crate::runtime::sim_world::{SimButton, SimWorld};
+use crate::core::unit::UnitRecord;
+use crate::runtime::{DebouncedInputs, Driver, Lights, OsThreads, Runtime, Shown};
 use crate::sim::clock::ScaledClock;
 
-const HELP: &str = "keys: s START  f FUNC  g FUNC (long)  1-4 seat/unseat slot  q quit";
+/// Messages kept for the log area.
+const KEEP: usize = 200;
 
-pub fn run(
-    bundle: Bundle,
-    slots: Vec<SimSlot>,
-    station: Station,
-    records: (crate::records::RecordWriter, crate::records::Context),
-    stick: Option<crate::runtime::StickSetup>,
-) -> Result<ExitCode> {
+pub fn run(setup: SimSetup) -> Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
-    let world = SimWorld::new(clock.clone(), slots)
-        .with_test_firmware(super::run_cmd::test_firmware(&bundle));
+    let names: Vec<String> = setup.slots.iter().map(|s| s.name.clone()).collect();
+    let world = SimWorld::new(clock.clone(), setup.slots)
+        .with_test_firmware(setup.bundle.test_firmware().cloned());
     let runtime = Runtime {
         clock: clock.clone(),
         spawner: Box::new(OsThreads),
-        inputs: DebouncedInputs::new(world.inputs(), Duration::from_millis(30)),
+        inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
         display: None,
         boards: Box::new(world.board_access()),
-        station,
-        bundle: Some(Arc::new(bundle)),
+        station: setup.station,
+        bundle: Some(Arc::new(setup.bundle)),
         tick: Duration::from_millis(20),
-        records: Some(records),
-        stick,
+        records: Some(setup.records),
+        stick: setup.stick,
+        lights: Lights::new(setup.buzz, None),
     };
-    let _screen = RawScreen::enter()?;
+    let screen = RawScreen::enter()?;
+    super::log_tap::start();
+    let (width, height) = terminal::size().unwrap_or((80, 24));
     let mut driver = KeyboardDriver {
         world,
-        units: Vec::new(),
+        keys: keys_help(&names),
+        slots: names.len(),
+        shown: None,
+        messages: Vec::new(),
+        size: (width as usize, height as usize),
+        status: None,
     };
     let summary = runtime.run(&mut driver);
-    drop(_screen);
-    for u in &summary.units {
-        print_unit(u);
+    drop(screen);
+    for line in super::log_tap::stop() {
+        eprintln!("{line}");
     }
-    Ok(super::run_cmd::exit_code(&summary))
+    let mut out = std::io::stdout();
+    for u in &summary.units {
+        let _ = writeln!(out, "{}", unit_line(u));
+    }
+    let _ = writeln!(
+        out,
+        "stopped; {}",
+        records_note(&setup.records_path, setup.fresh_records)
+    );
+    Ok(exit_code(&summary))
+}
+
+/// The keys, for as many slots as there are.
+fn keys_help(names: &[String]) -> String {
+    let seat = match names {
+        [one] => format!("1 seat/unseat {one}"),
+        many => format!(
+            "1-{} seat/unseat {}-{}",
+            many.len(),
+            many.first().map_or("", String::as_str),
+            many.last().map_or("", String::as_str)
+        ),
+    };
+    format!("keys: s START  f FUNC  g FUNC held  {seat}  q quit")
 }
 
 /// Raw mode on an alternate screen, restored however we leave.
@@ -84,69 +113,112 @@ impl Drop for RawScreen {
 
 struct KeyboardDriver {
     world: SimWorld,
-    units: Vec<String>,
+    keys: String,
+    slots: usize,
+    shown: Option<Shown>,
+    messages: Vec<String>,
+    size: (usize, usize),
+    status: Option<String>,
 }
 
-impl Driver for KeyboardDriver {
-    fn tick(&mut self, now: Duration, _station: &mut Station) -> bool {
-        self.world.tick(now);
+impl KeyboardDriver {
+    fn draw(&self) {
+        let Some(shown) = &self.shown else { return };
+        let view = View {
+            ui: &shown.ui,
+            frame: &shown.frame,
+            signals: &shown.signals,
+            keys: &self.keys,
+            status: self.status.as_deref(),
+            messages: &self.messages,
+        };
+        let mut text = String::new();
+        for line in lines(&view, self.size.0, self.size.1) {
+            text.push_str(&line);
+            // Clear what a longer line left there; raw mode needs the carriage return.
+            text.push_str("\x1b[K\r\n");
+        }
+        text.push_str("\x1b[J");
+        let mut out = std::io::stdout();
+        let _ = execute!(out, cursor::MoveTo(0, 0));
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    fn note(&mut self, line: String) {
+        self.messages.push(line);
+        let over = self.messages.len().saturating_sub(KEEP);
+        self.messages.drain(..over);
+    }
+
+    /// Reads the keyboard; false once the operator quits.
+    fn keys(&mut self, now: Duration) -> bool {
+        let hold = |ms| Duration::from_millis(ms);
         while event::poll(Duration::ZERO).unwrap_or(false) {
-            let Ok(Event::Key(key)) = event::read() else {
-                continue;
-            };
-            if key.kind != KeyEventKind::Press {
-                continue;
-            }
-            match key.code {
-                KeyCode::Char('q') | KeyCode::Esc => return false,
-                KeyCode::Char('s') => {
-                    self.world
-                        .press(SimButton::Start, now, Duration::from_millis(150))
+            match event::read() {
+                Ok(Event::Resize(w, h)) => {
+                    self.size = (w as usize, h as usize);
+                    let _ = execute!(std::io::stdout(), terminal::Clear(terminal::ClearType::All));
+                    self.draw();
                 }
-                KeyCode::Char('f') => {
-                    self.world
-                        .press(SimButton::Func, now, Duration::from_millis(150))
+                Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
+                    let ctrl_c = key.code == KeyCode::Char('c')
+                        && key.modifiers.contains(KeyModifiers::CONTROL);
+                    match key.code {
+                        _ if ctrl_c => return false,
+                        KeyCode::Char('q') | KeyCode::Esc => return false,
+                        KeyCode::Char('s') => self.world.press(SimButton::Start, now, hold(150)),
+                        KeyCode::Char('f') => self.world.press(SimButton::Func, now, hold(150)),
+                        KeyCode::Char('g') => self.world.press(SimButton::Func, now, hold(1500)),
+                        KeyCode::Char(c @ '1'..='8') => {
+                            let i = c as usize - '1' as usize;
+                            if i < self.slots {
+                                self.world.toggle_seat(i);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
-                KeyCode::Char('g') => {
-                    self.world
-                        .press(SimButton::Func, now, Duration::from_millis(1500))
-                }
-                KeyCode::Char(c @ '1'..='4') => self.world.toggle_seat(c as usize - '1' as usize),
                 _ => {}
             }
         }
         true
     }
+}
 
-    fn frame(&mut self, _ui: &UiState, frame: &Frame) {
-        let mut out = std::io::stdout();
-        let _ = execute!(out, cursor::MoveTo(0, 0));
-        let border = format!("+{}+", "-".repeat(128));
-        let mut text = format!("{border}\r\n");
-        for line in frame.to_blocks() {
-            text.push_str(&format!("|{line}|\r\n"));
+impl Driver for KeyboardDriver {
+    fn tick(&mut self, now: Duration, station: &mut Station) -> bool {
+        self.world.tick(now);
+        let logged = super::log_tap::take();
+        let changed = !logged.is_empty();
+        for line in logged {
+            self.note(line);
         }
-        text.push_str(&format!("{border}\r\n{HELP}\r\n"));
-        for u in self.units.iter().rev().take(4) {
-            text.push_str(&format!("{u}\x1b[K\r\n"));
+        if !self.keys(now) {
+            // Said at once: a running flash stops at its next safe point, which takes a moment.
+            self.status = Some(match station.any_running() {
+                true => "quitting: stopping the running slots at their next safe point…".into(),
+                false => "quitting…".into(),
+            });
+            self.draw();
+            return false;
         }
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        if changed {
+            self.draw();
+        }
+        true
+    }
+
+    fn frame(&mut self, shown: &Shown) {
+        self.shown = Some(shown.clone());
+        self.draw();
     }
 
     fn unit(&mut self, u: &UnitRecord) {
-        let secs = u.duration_ms as f64 / 1000.0;
-        self.units.push(match &u.code {
-            None => format!(
-                "slot {} PASS {} {secs:.1} s",
-                u.slot,
-                u.device_id.as_deref().unwrap_or("?")
-            ),
-            Some(code) => format!(
-                "slot {} FAIL {code} {} {secs:.1} s",
-                u.slot,
-                u.reason.as_deref().unwrap_or("")
-            ),
-        });
+        self.note(unit_line(u));
+    }
+
+    fn record_held(&mut self, slot: &str, cause: &str) {
+        self.note(held_line(slot, cause));
     }
 }

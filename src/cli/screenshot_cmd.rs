@@ -1,4 +1,4 @@
-//! `flashline screenshot`: the OLED as PNG, from a UI state file or every sample screen.
+//! `flashline screenshot`: the OLED as PNG, from a UI state file or every screen of a bundle.
 
 use anyhow::{bail, Context, Result};
 use embedded_graphics::pixelcolor::BinaryColor;
@@ -7,11 +7,12 @@ use embedded_graphics_simulator::{BinaryColorTheme, OutputSettingsBuilder, Simul
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::core::ui::{render, samples, UiState, HEIGHT, WIDTH};
+use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
+use crate::core::ui::{render, samples, SampleBundle, UiState, HEIGHT, WIDTH};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A UI state as JSON (see `core::ui::UiState`)
+    /// A UI state as JSON (see `core::ui::UiState`; `run --frames DIR` writes them)
     #[arg(long, conflicts_with = "all")]
     state: Option<PathBuf>,
     /// Output PNG (with --state)
@@ -20,14 +21,18 @@ pub struct Args {
     /// Write every screen as DIR/NAME.png
     #[arg(long, value_name = "DIR")]
     all: Option<PathBuf>,
+    /// With --all: the bundle whose name, version, lock hash, modules and tests they show
+    #[arg(long, default_value = EXAMPLE_BUNDLE, requires = "all")]
+    bundle: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(dir) = &args.all {
+        let bundle = load_bundle(&args.bundle)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (name, ui) in samples() {
+        for (name, ui) in samples(&SampleBundle::from(&bundle)) {
             let path = dir.join(format!("{name}.png"));
-            save(&ui, &path)?;
+            save_png(&ui, &path)?;
             println!("{}", path.display());
         }
         return Ok(ExitCode::SUCCESS);
@@ -39,13 +44,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         std::fs::read_to_string(state).with_context(|| format!("reading {}", state.display()))?;
     let ui: UiState = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a UI state", state.display()))?;
-    save(&ui, output)?;
+    save_png(&ui, output)?;
     println!("{}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Scaled ×4 with the OLED's look (light pixels on black).
-fn save(ui: &UiState, path: &Path) -> Result<()> {
+/// The OLED as a PNG, scaled ×4 with its look (light pixels on black).
+pub fn save_png(ui: &UiState, path: &Path) -> Result<()> {
     let mut display = SimulatorDisplay::<BinaryColor>::new(Size::new(WIDTH, HEIGHT));
     let Ok(()) = render(ui, &mut display);
     let settings = OutputSettingsBuilder::new()

@@ -13,21 +13,23 @@ use crate::core::bundle::Bundle;
 use crate::core::config::StationConfig;
 use crate::core::ui::{frame_of, Notice, UiState};
 use crate::ports::{Display, UsbBus};
-use crate::records::Records;
+use crate::records::{self, Records};
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long, default_value = "/etc/flashline/station.toml")]
-    config: PathBuf,
+    /// Station configuration (default: /var/lib/flashline/station.toml, else
+    /// /etc/flashline/station.toml)
+    #[arg(long)]
+    config: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Serialize)]
-struct Check {
-    name: String,
-    ok: bool,
-    detail: String,
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
 }
 
 fn check(name: &str, result: Result<String, String>) -> Check {
@@ -45,21 +47,54 @@ fn check(name: &str, result: Result<String, String>) -> Check {
     }
 }
 
+/// No correct clock is earlier than this: the date this check was written.
+const CLOCK_FLOOR: &str = "2026-11-01";
+
 /// Free space below which a station should be looked at (records grow, bundles are imported).
 const LOW_DISK_MIB: u64 = 200;
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(crate::core::config::default_path);
+    let checks = checks(&path, true);
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        super::print_json(&checks)?;
+    } else {
+        for c in &checks {
+            println!(
+                "{:<5} {:<14} {}",
+                if c.ok { "ok" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every check, in order. `with_display`: also show SELFTEST on the OLED (the service, which
+/// runs these at start, owns the display itself).
+pub fn checks(path: &Path, with_display: bool) -> Vec<Check> {
     let mut checks = Vec::new();
-    let config = StationConfig::load(&args.config);
+    let config = StationConfig::load(path);
     checks.push(check(
         "config",
         config
             .as_ref()
-            .map(|c| format!("{} slot(s)", c.slots.len()))
+            .map(|c| format!("{}: {} slot(s)", path.display(), c.slots.len()))
             .map_err(|e| e.to_string()),
     ));
     if let Ok(c) = &config {
-        checks.push(check("display", display(c)));
+        if with_display {
+            checks.push(check("display", display(c)));
+        }
         let mut pins = vec![
             ("START", c.buttons.start, c.buttons.active_low),
             ("FUNC", c.buttons.func, c.buttons.active_low),
@@ -90,30 +125,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         checks.push(check("records", records(&c.paths.records)));
         checks.push(check(
+            "stick key",
+            match c.stick.pubkey.is_file() {
+                true => Ok(format!("{}", c.stick.pubkey.display())),
+                false => Err(format!(
+                    "{}: missing; bundles from the stick cannot be checked (stick.pubkey)",
+                    c.stick.pubkey.display()
+                )),
+            },
+        ));
+        checks.push(check(
             "disk",
             disk(c.paths.records.parent().unwrap_or(Path::new("/"))),
         ));
     }
+    checks.push(check("clock", clock()));
     checks.push(check("usb", usb()));
     checks.push(check("udev rule", udev_rule()));
-    let ok = checks.iter().all(|c| c.ok);
-    if args.json {
-        super::print_json(&checks)?;
-    } else {
-        for c in &checks {
-            println!(
-                "{:<5} {:<14} {}",
-                if c.ok { "ok" } else { "FAIL" },
-                c.name,
-                c.detail
-            );
-        }
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    checks
 }
 
 /// The slot's debug probe is plugged in and openable.
@@ -157,8 +186,24 @@ fn display(c: &StationConfig) -> Result<String, String> {
     ))
 }
 
+/// Reads the records without writing: a missing database is made by the station at its
+/// first unit, not by a self-test (whose user may not be the station's).
 fn records(path: &Path) -> Result<String, String> {
-    let r = Records::open(path).map_err(|e| e.to_string())?;
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            return match dir.is_dir() {
+                true => Ok(format!(
+                    "{}: no records yet (the station makes it at its first unit)",
+                    path.display()
+                )),
+                false => Err(format!("{}: no such directory", dir.display())),
+            };
+        }
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Ok(_) => {}
+    }
+    let r = Records::open_read_only(path).map_err(|e| e.to_string())?;
     match r.integrity_ok() {
         Ok(true) => Ok(format!(
             "{}: {} unit(s)",
@@ -167,6 +212,19 @@ fn records(path: &Path) -> Result<String, String> {
         )),
         Ok(false) => Err(format!("{}: integrity check failed", path.display())),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A clock that was never set: with no RTC and no network, a Pi starts from a date in the
+/// past, and every record's time would be wrong.
+fn clock() -> Result<String, String> {
+    let now = records::now_utc();
+    match now.as_str() >= CLOCK_FLOOR {
+        true => Ok(format!("{now} (UTC)")),
+        false => Err(format!(
+            "{now} is before {CLOCK_FLOOR}, older than this software: the clock was never set \
+             and records would have wrong times (an RTC or NTP: README, \"Time\")"
+        )),
     }
 }
 

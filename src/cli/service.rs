@@ -7,20 +7,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run_cmd::label;
 use crate::adapters::display::{open_linux_oled, OledDisplay};
-use crate::adapters::gpio::open_input;
+use crate::adapters::gpio::{open_input, open_output};
 use crate::adapters::usb::LibUsbBus;
 use crate::core::bundle::Bundle;
-use crate::core::config::StationConfig;
+use crate::core::config::{DisplayConfig, LampPins, StationConfig};
 use crate::core::station::Station;
-use crate::core::ui::{Frame, UiState};
+use crate::core::ui::{frame_of, BundleLabel, Frame, Notice, PortView, UiState};
 use crate::ports::clock::SystemClock;
-use crate::ports::{DigitalInput, Display, DisplayError, PortPath, StationInputs, UsbBus};
-use crate::runtime::{Boards, DebouncedInputs, Driver, OsThreads, Runtime};
+use crate::ports::{
+    DigitalInput, DigitalOutput, Display, DisplayError, LightOutputs, PortPath, StationInputs,
+    StationOutputs, UsbBus,
+};
+use crate::runtime::{port_views, Boards, DebouncedInputs, Driver, Lights, OsThreads, Runtime};
 
 pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let config = StationConfig::load(config_path)?;
+    let config = match StationConfig::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            // No login on the station: the OLED is where a technician sees why it stopped.
+            show_problem(&DisplayConfig::default(), "NO CONFIG", &e.to_string());
+            return Err(e.into());
+        }
+    };
+    // The self-test's checks at every start: a problem is logged and shown on the OLED for a
+    // while, and the station runs on (most problems only touch one slot or the records).
+    let failing: Vec<_> = super::selftest_cmd::checks(config_path, false)
+        .into_iter()
+        .filter(|c| !c.ok)
+        .collect();
+    for c in &failing {
+        log::error!("selftest {}: {}", c.name, c.detail);
+    }
     if let Some(slot) = config.slots.iter().find(|s| s.probe.is_some()) {
         if !cfg!(feature = "swd") {
             anyhow::bail!(
@@ -41,14 +59,15 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
         }
     };
     let inputs = open_inputs(&config).context("opening the buttons and fixture switches")?;
+    let outputs = open_outputs(&config).context("opening the stack light and buzzer")?;
     let mut station = Station::new(
         &config
             .slots
             .iter()
             .map(|s| s.name.clone())
             .collect::<Vec<_>>(),
-        config.options.clone(),
-        bundle.as_ref().map(label),
+        config.options(),
+        bundle.as_ref().map(BundleLabel::from),
     );
     let records_path = records
         .map(Path::to_path_buf)
@@ -56,6 +75,12 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
     let (writer, ctx, counters) =
         super::records_cmd::open_for_run(&records_path, &config.station, bundle.as_ref())?;
     station.set_counters(counters);
+    if !failing.is_empty() {
+        let mut lines: Vec<String> = failing.iter().map(|c| format!("FAIL {}", c.name)).collect();
+        lines.truncate(3);
+        lines.push("details: the log".into());
+        station.notify("SELFTEST", lines, SHOW_SELFTEST);
+    }
     let runtime = Runtime {
         clock: Arc::new(SystemClock::default()),
         spawner: Box::new(OsThreads),
@@ -71,6 +96,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
                 .iter()
                 .map(|s| s.usb_port.clone().map(PortPath))
                 .collect(),
+            names: config.slots.iter().map(|s| s.name.clone()).collect(),
             probes: config.slots.iter().map(|s| s.probe.clone()).collect(),
         }),
         bundle: bundle.map(Arc::new),
@@ -84,6 +110,10 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
             records: records_path.clone(),
             station: config.station.clone(),
         }),
+        lights: Lights::new(
+            Duration::from_millis(config.lights.buzzer_ms),
+            Some(outputs),
+        ),
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -105,7 +135,31 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
     if json {
         super::print_json(&serde_json::json!({ "units": summary.units }))?;
     }
-    Ok(super::run_cmd::exit_code(&summary))
+    Ok(super::unit_line::exit_code(&summary))
+}
+
+/// How long start-up problems stay on the OLED (FUNC dismisses them sooner).
+const SHOW_SELFTEST: Duration = Duration::from_secs(20);
+
+/// Shows a problem that keeps the station from starting on the OLED, best effort.
+fn show_problem(display: &DisplayConfig, title: &str, text: &str) {
+    let lines = text
+        .split([':', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(4)
+        .map(String::from)
+        .collect();
+    let ui = UiState {
+        notice: Some(Notice {
+            title: title.into(),
+            lines,
+        }),
+        ..UiState::default()
+    };
+    if let Ok(mut oled) = open_linux_oled(&display.i2c, display.address) {
+        let _ = oled.show(&frame_of(&ui));
+    }
 }
 
 fn open_inputs(config: &StationConfig) -> Result<StationInputs> {
@@ -124,6 +178,35 @@ fn open_inputs(config: &StationConfig) -> Result<StationInputs> {
                     .map(|p| input(p, s.fixture_active_low))
                     .transpose()
             })
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The configured lamps and buzzer (none configured: nothing to drive).
+fn open_outputs(config: &StationConfig) -> Result<StationOutputs> {
+    let active_low = config.lights.active_low;
+    let out = |pin: Option<u8>| -> Result<Option<Box<dyn DigitalOutput>>> {
+        Ok(pin.map(|p| open_output(p, active_low)).transpose()?)
+    };
+    let lamps = |pins: &LampPins| -> Result<LightOutputs> {
+        Ok(LightOutputs {
+            green: out(pins.green)?,
+            amber: out(pins.amber)?,
+            red: out(pins.red)?,
+        })
+    };
+    let l = &config.lights;
+    Ok(StationOutputs {
+        station: lamps(&LampPins {
+            green: l.green,
+            amber: l.amber,
+            red: l.red,
+        })?,
+        buzzer: out(l.buzzer)?,
+        slots: config
+            .slots
+            .iter()
+            .map(|s| lamps(&s.lights))
             .collect::<Result<_>>()?,
     })
 }
@@ -151,6 +234,8 @@ impl Display for LazyOled {
 
 struct UsbBoards {
     ports: Vec<Option<PortPath>>,
+    /// The slots' names, in order.
+    names: Vec<String>,
     /// Debug probe serials, for slots that flash over SWD.
     #[cfg_attr(not(feature = "swd"), allow(dead_code))]
     probes: Vec<Option<String>>,
@@ -169,6 +254,13 @@ impl Boards for UsbBoards {
             Some(serial),
             false,
         )))
+    }
+
+    fn ports(&mut self) -> Vec<PortView> {
+        let Ok(mut bus) = LibUsbBus::new() else {
+            return Vec::new();
+        };
+        port_views(bus.list().unwrap_or_default(), &self.ports, &self.names)
     }
 
     fn bus_for(&mut self, slot: usize) -> Option<(Box<dyn UsbBus>, Option<PortPath>)> {
@@ -210,6 +302,4 @@ impl Driver for ServiceDriver {
         }
         !self.stop.load(Ordering::SeqCst)
     }
-
-    fn frame(&mut self, _ui: &UiState, _frame: &Frame) {}
 }

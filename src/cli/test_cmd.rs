@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::run_cmd::{load_bundle, test_firmware, EXAMPLE_BUNDLE};
+use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
 use crate::adapters::serial::UsbSerialPorts;
 use crate::core::board_test::{run_tests, TestReport};
 use crate::ports::clock::SystemClock;
@@ -38,11 +38,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (report, port) = match &args.sim {
         Some(faults) => {
             let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
+            super::sim_faults::check(&faults, &bundle, false)?;
             let clock = VirtualClock::new();
             let shared: Arc<dyn Clock> = Arc::new(clock.clone());
             let board = SimArgon::blank(shared, "sim-1", 1, faults);
-            if let Some(m) = test_firmware(&bundle) {
-                board.set_test_firmware(&m);
+            if let Some(m) = bundle.test_firmware() {
+                board.set_test_firmware(m);
             }
             board.preload(&bundle.parsed_modules());
             let mut ports = SimSerialPorts::new(vec![board.clone()]);
@@ -131,7 +132,10 @@ fn print(report: &TestReport, port: &PortPath, as_json: bool) -> Result<()> {
     }
     match &report.failure {
         None => println!("PASS  {} test(s)", report.measurements.len()),
-        Some(f) => println!("FAIL  {}  {}", f.code, f.reason),
+        Some(f) => {
+            println!("FAIL  {}  {}", f.code, f.reason);
+            println!("      try: {}", f.code.hint());
+        }
     }
     Ok(())
 }

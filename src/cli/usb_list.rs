@@ -22,6 +22,12 @@ pub fn run(json: bool) -> Result<ExitCode> {
     }
     if boards.is_empty() {
         println!("no Particle boards on USB");
+    } else {
+        // The port path is what a slot's `usb_port` in station.toml takes.
+        println!(
+            "{:<10} {:<8} {:<7} device ID",
+            "usb_port", "platform", "mode"
+        );
     }
     for b in &boards {
         let (platform, mode) = match Platform::by_usb_pid(b.pid) {
@@ -34,7 +40,8 @@ pub fn run(json: bool) -> Result<ExitCode> {
             b.port,
             platform,
             mode,
-            b.serial.as_deref().unwrap_or("-")
+            // A USB string descriptor is the board's to say: never raw to the terminal.
+            super::error_text::printable(b.serial.as_deref().unwrap_or("-"))
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -108,3 +108,35 @@ pub fn passed_device(line: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// `run --sim --script` with `--frames`: the units and every frame's state (frames.jsonl).
+pub fn run_script_frames(script: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.toml");
+    std::fs::write(&path, script).unwrap();
+    let frames = dir.path().join("frames");
+    let out = flashline(&[
+        "run",
+        "--sim",
+        "--json",
+        "--script",
+        path.to_str().unwrap(),
+        "--records",
+        dir.path().join("records.db").to_str().unwrap(),
+        "--frames",
+        frames.to_str().unwrap(),
+    ]);
+    let units = units(&out);
+    let text = std::fs::read_to_string(frames.join("frames.jsonl")).unwrap();
+    let states = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for n in 1..=3 {
+        assert!(
+            frames.join(format!("{n:04}.png")).exists(),
+            "frame {n} as PNG"
+        );
+    }
+    (units, states)
+}

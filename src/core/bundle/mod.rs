@@ -196,6 +196,13 @@ impl Bundle {
         self.flash_map
     }
 
+    /// The user part the station tests with: the bundle's own (a simulated board treats
+    /// whatever application it gets as the test firmware).
+    pub fn test_firmware(&self) -> Option<&Module> {
+        self.module(super::module::ModuleFunction::UserPart, 1)
+            .map(|m| &m.module)
+    }
+
     /// The parsed modules, e.g. to preload a simulated board with them.
     pub fn parsed_modules(&self) -> Vec<Module> {
         self.modules.iter().map(|m| m.module.clone()).collect()

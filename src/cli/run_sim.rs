@@ -1,0 +1,137 @@
+//! `run --sim` without a terminal, or with `--script FILE`: timed events on the virtual clock
+//! (a 15 s flash takes milliseconds), the units printed as they finish, `--frames DIR` writing
+//! what the operator saw when.
+
+use anyhow::Result;
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::frames::FrameDump;
+use super::sim_setup::{records_note, SimSetup};
+use super::unit_line::{exit_code, held_line, unit_line};
+use crate::core::station::Station;
+use crate::ports::Clock;
+use crate::runtime::script::{Action, Script};
+use crate::runtime::sim_world::{SimButton, SimWorld};
+use crate::core::unit::UnitRecord;
+use crate::runtime::{DebouncedInputs, Driver, Lights, Runtime, Shown};
+use crate::sim::scheduler::VirtualScheduler;
+
+pub const DEBOUNCE: Duration = Duration::from_millis(30);
+const TICK: Duration = Duration::from_millis(10);
+
+pub fn run(setup: SimSetup, frames: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let frames = frames.map(FrameDump::create).transpose()?;
+    let scheduler = VirtualScheduler::new();
+    let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
+    let world = SimWorld::new(clock.clone(), setup.slots)
+        .with_test_firmware(setup.bundle.test_firmware().cloned());
+    let runtime = Runtime {
+        clock: clock.clone(),
+        spawner: Box::new(scheduler),
+        inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
+        display: None,
+        boards: Box::new(world.board_access()),
+        station: setup.station,
+        bundle: Some(Arc::new(setup.bundle)),
+        tick: TICK,
+        records: Some(setup.records),
+        stick: setup.stick,
+        lights: Lights::new(setup.buzz, None),
+    };
+    let mut driver = ScriptDriver {
+        world,
+        script: setup.script,
+        next: 0,
+        print: !json,
+        pending_frame: false,
+        frames,
+    };
+    let summary = runtime.run(&mut driver);
+    if let Some(frames) = driver.frames.take() {
+        let written = frames.finish()?;
+        if !json {
+            driver.say(&format!("{written} frame(s) written"));
+        }
+    }
+    if json {
+        super::print_json(&json!({ "units": summary.units }))?;
+    } else {
+        driver.say(&records_note(&setup.records_path, setup.fresh_records));
+    }
+    Ok(exit_code(&summary))
+}
+
+/// Plays a script's events on the virtual clock, then stops once every slot has settled.
+struct ScriptDriver {
+    world: SimWorld,
+    script: Script,
+    next: usize,
+    /// Printing stops quietly when stdout goes away (`| head`).
+    print: bool,
+    pending_frame: bool,
+    frames: Option<FrameDump>,
+}
+
+/// How long the simulated operator holds a button.
+const SHORT_HOLD: Duration = Duration::from_millis(150);
+const LONG_HOLD: Duration = Duration::from_millis(1500);
+/// Quiet time after the last event before a script run may end (debounce, long presses).
+const SETTLE: Duration = Duration::from_millis(2000);
+
+impl ScriptDriver {
+    fn say(&mut self, text: &str) {
+        if self.print && writeln!(std::io::stdout(), "{text}").is_err() {
+            self.print = false;
+        }
+    }
+}
+
+impl Driver for ScriptDriver {
+    fn tick(&mut self, now: Duration, station: &mut Station) -> bool {
+        while let Some(event) = self.script.events.get(self.next).filter(|e| e.at() <= now) {
+            let slot = event
+                .slot
+                .as_deref()
+                .and_then(|s| self.world.slot_index(s))
+                .unwrap_or(0);
+            match event.action {
+                Action::Seat => self.world.seat(slot),
+                Action::Unseat => self.world.unseat(slot),
+                Action::Reseat => self.world.reseat(slot),
+                Action::Start => self.world.press(SimButton::Start, now, SHORT_HOLD),
+                Action::Func => self.world.press(SimButton::Func, now, SHORT_HOLD),
+                Action::FuncLong => self.world.press(SimButton::Func, now, LONG_HOLD),
+            }
+            self.next += 1;
+        }
+        self.world.tick(now);
+        let last = self.script.events.last().map_or(Duration::ZERO, |e| e.at());
+        self.next < self.script.events.len() || now < last + SETTLE || station.any_running()
+    }
+
+    fn frame(&mut self, shown: &Shown) {
+        if let Some(frames) = &mut self.frames {
+            frames.write(shown);
+        }
+        if self.pending_frame {
+            let blocks = shown.frame.to_blocks().join("\n");
+            self.say(&blocks);
+            self.pending_frame = false;
+        }
+    }
+
+    fn unit(&mut self, unit: &UnitRecord) {
+        self.say(&unit_line(unit));
+        self.pending_frame = true;
+    }
+
+    fn record_held(&mut self, slot: &str, cause: &str) {
+        self.say(&held_line(slot, cause));
+        self.pending_frame = true;
+    }
+}

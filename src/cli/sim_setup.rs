@@ -1,0 +1,181 @@
+//! What every `run --sim` shares, scripted, demo or interactive: the bundle, the simulated
+//! slots (from the script, `--config` or `--slots`), the station, the records and the stick.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
+use super::run_args::Args;
+use crate::core::bundle::Bundle;
+use crate::core::config::StationConfig;
+use crate::core::lights::DEFAULT_BUZZ;
+use crate::core::station::{Station, StationOptions};
+use crate::core::ui::BundleLabel;
+use crate::records::{Context as RecordContext, RecordWriter};
+use crate::runtime::script::Script;
+use crate::runtime::sim_world::SimSlot;
+use crate::runtime::StickSetup;
+use crate::sim::Fault;
+
+pub struct SimSetup {
+    pub bundle: Bundle,
+    pub slots: Vec<SimSlot>,
+    pub station: Station,
+    pub records: (RecordWriter, RecordContext),
+    /// Where this run's records are, and whether they start from nothing (no `--records`).
+    pub records_path: PathBuf,
+    pub fresh_records: bool,
+    pub stick: Option<StickSetup>,
+    pub buzz: Duration,
+    /// The events to play (the demo's without `--script`); unused at a terminal.
+    pub script: Script,
+}
+
+pub fn setup(args: &Args) -> Result<SimSetup> {
+    let config = match &args.config {
+        Some(path) => Some(StationConfig::load(path)?),
+        None => None,
+    };
+    let config_slots: Vec<String> = config
+        .iter()
+        .flat_map(|c| c.slots.iter().map(|s| s.name.clone()))
+        .collect();
+    let mut script = match &args.script {
+        Some(path) => Script::load_with_slots(path, &config_slots)?,
+        None => Script::demo(),
+    };
+    let names = slot_names(args, config.as_ref(), &script)?;
+    if args.script.is_none() || script.default_slot {
+        script.slots = names
+            .iter()
+            .map(|name| crate::runtime::script::ScriptSlot {
+                name: name.clone(),
+                fault: None,
+                preload: None,
+                probe: None,
+            })
+            .collect();
+        if args.script.is_none() {
+            // The demo's events go to the first slot, however many there are.
+            for e in &mut script.events {
+                e.slot = names.first().cloned();
+            }
+        }
+        script.check().map_err(anyhow::Error::msg)?;
+    }
+    let bundle_dir = script
+        .bundle
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(EXAMPLE_BUNDLE));
+    let bundle = load_bundle(&bundle_dir)?;
+    let slots = script
+        .slots
+        .iter()
+        .map(|s| -> Result<SimSlot> {
+            let faults = Fault::parse_list(s.fault.as_deref().unwrap_or_default())
+                .map_err(anyhow::Error::msg)?;
+            super::sim_faults::check(&faults, &bundle, true)
+                .map_err(|e| e.context(format!("slot {}", s.name)))?;
+            let preload = match &s.preload {
+                Some(dir) => load_bundle(dir)?.parsed_modules(),
+                None => Vec::new(),
+            };
+            Ok(SimSlot::new(&s.name, faults, preload).with_probe(s.probe.clone()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let fresh_records = args.records.is_none();
+    let records_path = match &args.records {
+        Some(path) => path.clone(),
+        None => fresh_sim_records()?,
+    };
+    let stick = match (&args.stick, &args.pubkey) {
+        (Some(mount), Some(pubkey)) => Some(StickSetup {
+            mount: mount.clone(),
+            pubkey: pubkey.clone(),
+            bundles: super::records_cmd::sim_path().with_file_name("sim-bundles"),
+            records: records_path.clone(),
+            station: "sim".into(),
+        }),
+        (None, None) => None,
+        _ => bail!("--stick DIR and --pubkey FILE go together"),
+    };
+    let station_name = config.as_ref().map_or("sim".into(), |c| c.station.clone());
+    let (writer, ctx, counters) =
+        super::records_cmd::open_for_run(&records_path, &station_name, Some(&bundle))?;
+    let options = config
+        .as_ref()
+        .map_or(StationOptions::default(), StationConfig::options);
+    let mut station = Station::new(
+        &slots.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        options,
+        Some(BundleLabel::from(&bundle)),
+    );
+    station.set_counters(counters);
+    let buzz = config
+        .as_ref()
+        .map_or(DEFAULT_BUZZ, |c| Duration::from_millis(c.lights.buzzer_ms));
+    Ok(SimSetup {
+        bundle,
+        slots,
+        station,
+        records: (writer, ctx),
+        records_path,
+        fresh_records,
+        stick,
+        buzz,
+        script,
+    })
+}
+
+/// The slots to simulate: a script's own, else station.toml's, else `--slots N` (A, B, …),
+/// else one.
+fn slot_names(args: &Args, config: Option<&StationConfig>, script: &Script) -> Result<Vec<String>> {
+    let scripted = args.script.is_some() && !script.default_slot;
+    let from_config: Option<Vec<String>> =
+        config.map(|c| c.slots.iter().map(|s| s.name.clone()).collect());
+    let script_names: Vec<String> = script.slots.iter().map(|s| s.name.clone()).collect();
+    match (scripted, from_config, args.slots) {
+        (true, Some(c), _) if c != script_names => bail!(
+            "the script's slots ({}) and --config's ({}) differ: name the slots in one place",
+            script_names.join(", "),
+            c.join(", ")
+        ),
+        (true, _, Some(_)) => bail!("--slots: the script names its own slots"),
+        (true, _, None) => Ok(script_names),
+        (false, Some(_), Some(_)) => bail!("--slots: --config names the slots already"),
+        (false, Some(c), None) => Ok(c),
+        (false, None, Some(n)) => Ok((0..n).map(|i| ((b'A' + i) as char).to_string()).collect()),
+        // The demo plays on one slot; at a terminal one slot too, unless told otherwise.
+        (false, None, None) => Ok(vec!["A".into()]),
+    }
+}
+
+/// The simulator's records for this run alone: a new user's first screen counts from zero,
+/// not from every earlier run on the machine (`--records FILE` keeps a database instead).
+fn fresh_sim_records() -> Result<PathBuf> {
+    let path = super::records_cmd::sim_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("starting fresh records {}", file.display()))
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// The sentence said when a simulated run ends.
+pub fn records_note(path: &Path, fresh: bool) -> String {
+    match fresh {
+        true => format!(
+            "records of this run: {} (`flashline records list` shows them; the next \
+             `run --sim` starts afresh unless given --records FILE)",
+            path.display()
+        ),
+        false => format!("records: {}", path.display()),
+    }
+}
