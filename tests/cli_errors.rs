@@ -3,7 +3,7 @@
 
 #[path = "support/common.rs"]
 mod common;
-use common::{copy_example, flashline, EXAMPLE};
+use common::{copy_example, flashline, import, run_script_in, EXAMPLE};
 
 use std::process::{Command, Stdio};
 
@@ -71,18 +71,8 @@ fn records_since_must_be_a_date_and_export_to_dash_is_stdout() {
         &["--since `garbage`", "2026-11-26"],
     );
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
-    let script = dir.path().join("s.toml");
-    std::fs::write(&script, "[[event]]\nat_ms = 0\naction = \"seat\"\n").unwrap();
-    let out = flashline(&[
-        "run",
-        "--sim",
-        "--json",
-        "--script",
-        script.to_str().unwrap(),
-        "--records",
-        db.to_str().unwrap(),
-    ]);
+    let db = dir.path().join("records.db");
+    let out = run_script_in(dir.path(), "[[event]]\nat_ms = 0\naction = \"seat\"\n", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let db = db.to_str().unwrap();
     let out = flashline(&["records", "list", "--records", db, "--since", "2000-01-01"]);
@@ -284,15 +274,7 @@ fn bytes_from_a_file_never_reach_the_terminal_raw() {
     junk[100..108].copy_from_slice(b"\x01\x02\x1b[31m\x07");
     let archive = dir.path().join("junk.tar");
     std::fs::write(&archive, junk).unwrap();
-    let out = flashline(&[
-        "bundle",
-        "import",
-        archive.to_str().unwrap(),
-        "--pubkey",
-        keys.join("bundle.pub").to_str().unwrap(),
-        "--into",
-        dir.path().to_str().unwrap(),
-    ]);
+    let out = import(&archive, &keys.join("bundle.pub"), dir.path());
     assert_eq!(out.status.code(), Some(1));
     let raw = &out.stderr;
     assert!(

@@ -4,7 +4,7 @@
 mod common;
 #[path = "support/hostile.rs"]
 mod hostile;
-use common::{copy_example, flashline, EXAMPLE};
+use common::{copy_example, flashline, import, EXAMPLE};
 
 use std::path::Path;
 use std::time::Duration;
@@ -62,15 +62,11 @@ fn a_stick_full_of_junk_offers_nothing_and_breaks_nothing() {
     {
         let archive = dir.path().join(format!("junk{i}.tar"));
         std::fs::write(&archive, junk).unwrap();
-        let out = flashline(&[
-            "bundle",
-            "import",
-            archive.to_str().unwrap(),
-            "--pubkey",
-            keys.join("bundle.pub").to_str().unwrap(),
-            "--into",
-            dir.path().join("bundles").to_str().unwrap(),
-        ]);
+        let out = import(
+            &archive,
+            &keys.join("bundle.pub"),
+            &dir.path().join("bundles"),
+        );
         assert_eq!(out.status.code(), Some(1), "junk {i}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }

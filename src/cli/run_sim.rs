@@ -18,40 +18,25 @@ use crate::ports::Clock;
 use crate::runtime::script::{Action, Script};
 use crate::runtime::sim_world::{SimButton, SimWorld};
 use crate::core::unit::UnitRecord;
-use crate::runtime::{DebouncedInputs, Driver, Lights, Runtime, Shown};
+use crate::runtime::{Driver, Shown};
 use crate::sim::scheduler::VirtualScheduler;
 
-pub const DEBOUNCE: Duration = Duration::from_millis(30);
 const TICK: Duration = Duration::from_millis(10);
 
 pub fn run(setup: SimSetup, frames: Option<&Path>, json: bool) -> Result<ExitCode> {
     let frames = frames.map(FrameDump::create).transpose()?;
     let scheduler = VirtualScheduler::new();
     let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
-    let world = SimWorld::new(clock.clone(), setup.slots)
-        .with_test_firmware(setup.bundle.test_firmware().cloned());
-    let runtime = Runtime {
-        clock: clock.clone(),
-        spawner: Box::new(scheduler),
-        inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
-        display: None,
-        boards: Box::new(world.board_access()),
-        station: setup.station,
-        bundle: Some(Arc::new(setup.bundle)),
-        tick: TICK,
-        records: Some(setup.records),
-        stick: setup.stick,
-        lights: Lights::new(setup.buzz, None),
-    };
+    let sim = setup.into_run(clock, Box::new(scheduler), TICK);
     let mut driver = ScriptDriver {
-        world,
-        script: setup.script,
+        world: sim.world,
+        script: sim.script,
         next: 0,
         print: !json,
         pending_frame: false,
         frames,
     };
-    let summary = runtime.run(&mut driver);
+    let summary = sim.runtime.run(&mut driver);
     if let Some(frames) = driver.frames.take() {
         let written = frames.finish()?;
         if !json {
@@ -61,7 +46,7 @@ pub fn run(setup: SimSetup, frames: Option<&Path>, json: bool) -> Result<ExitCod
     if json {
         super::print_json(&json!({ "units": summary.units }))?;
     } else {
-        driver.say(&records_note(&setup.records_path, setup.fresh_records));
+        driver.say(&records_note(&sim.records_path, sim.fresh_records));
     }
     Ok(exit_code(&summary))
 }

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::run_sim::DEBOUNCE;
 use super::sim_setup::{records_note, SimSetup};
 use super::terminal_view::{lines, View};
 use super::unit_line::{exit_code, held_line, unit_line};
@@ -18,7 +17,7 @@ use crate::core::station::Station;
 use crate::ports::Clock;
 use crate::runtime::sim_world::{SimButton, SimWorld};
 use crate::core::unit::UnitRecord;
-use crate::runtime::{DebouncedInputs, Driver, Lights, OsThreads, Runtime, Shown};
+use crate::runtime::{Driver, OsThreads, Shown};
 use crate::sim::clock::ScaledClock;
 
 /// Messages kept for the log area.
@@ -27,21 +26,8 @@ const KEEP: usize = 200;
 pub fn run(setup: SimSetup) -> Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(1.0));
     let names: Vec<String> = setup.slots.iter().map(|s| s.name.clone()).collect();
-    let world = SimWorld::new(clock.clone(), setup.slots)
-        .with_test_firmware(setup.bundle.test_firmware().cloned());
-    let runtime = Runtime {
-        clock: clock.clone(),
-        spawner: Box::new(OsThreads),
-        inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
-        display: None,
-        boards: Box::new(world.board_access()),
-        station: setup.station,
-        bundle: Some(Arc::new(setup.bundle)),
-        tick: Duration::from_millis(20),
-        records: Some(setup.records),
-        stick: setup.stick,
-        lights: Lights::new(setup.buzz, None),
-    };
+    let sim = setup.into_run(clock, Box::new(OsThreads), Duration::from_millis(20));
+    let (runtime, world) = (sim.runtime, sim.world);
     let screen = RawScreen::enter()?;
     super::log_tap::start();
     let (width, height) = terminal::size().unwrap_or((80, 24));
@@ -66,7 +52,7 @@ pub fn run(setup: SimSetup) -> Result<ExitCode> {
     let _ = writeln!(
         out,
         "stopped; {}",
-        records_note(&setup.records_path, setup.fresh_records)
+        records_note(&sim.records_path, sim.fresh_records)
     );
     Ok(exit_code(&summary))
 }

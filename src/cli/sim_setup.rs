@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
@@ -12,10 +13,11 @@ use crate::core::config::StationConfig;
 use crate::core::lights::DEFAULT_BUZZ;
 use crate::core::station::{Station, StationOptions};
 use crate::core::ui::BundleLabel;
+use crate::ports::Clock;
 use crate::records::{Context as RecordContext, RecordWriter};
 use crate::runtime::script::Script;
-use crate::runtime::sim_world::SimSlot;
-use crate::runtime::StickSetup;
+use crate::runtime::sim_world::{SimSlot, SimWorld};
+use crate::runtime::{DebouncedInputs, Lights, Runtime, Spawner, StickSetup};
 use crate::sim::Fault;
 
 pub struct SimSetup {
@@ -126,6 +128,51 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         buzz,
         script,
     })
+}
+
+/// A simulated station ready to run, and what the caller still needs of its setup.
+pub struct SimRun {
+    pub runtime: Runtime,
+    pub world: SimWorld,
+    pub script: Script,
+    pub records_path: PathBuf,
+    pub fresh_records: bool,
+}
+
+/// The simulator's debounce, as a station's default.
+pub const DEBOUNCE: Duration = Duration::from_millis(30);
+
+impl SimSetup {
+    /// The station on simulated boards, on `clock`, with jobs started by `spawner`.
+    pub fn into_run(
+        self,
+        clock: Arc<dyn Clock>,
+        spawner: Box<dyn Spawner>,
+        tick: Duration,
+    ) -> SimRun {
+        let world = SimWorld::new(clock.clone(), self.slots)
+            .with_test_firmware(self.bundle.test_firmware().cloned());
+        let runtime = Runtime {
+            clock,
+            spawner,
+            inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
+            display: None,
+            boards: Box::new(world.board_access()),
+            station: self.station,
+            bundle: Some(Arc::new(self.bundle)),
+            tick,
+            records: Some(self.records),
+            stick: self.stick,
+            lights: Lights::new(self.buzz, None),
+        };
+        SimRun {
+            runtime,
+            world,
+            script: self.script,
+            records_path: self.records_path,
+            fresh_records: self.fresh_records,
+        }
+    }
 }
 
 /// The slots to simulate: a script's own, else station.toml's, else `--slots N` (A, B, …),

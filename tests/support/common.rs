@@ -60,10 +60,15 @@ pub fn versioned(dir: &Path, version: &str) -> PathBuf {
 /// `run --sim --json --script` with records in a temporary directory.
 pub fn run_script(script: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("script.toml");
+    run_script_in(dir.path(), script, &[])
+}
+
+/// `run --sim --json --script` with the script and `records.db` in `dir`, and more arguments.
+pub fn run_script_in(dir: &Path, script: &str, more: &[&str]) -> Output {
+    let path = dir.join("script.toml");
     std::fs::write(&path, script).unwrap();
-    let records = dir.path().join("records.db");
-    flashline(&[
+    let records = dir.join("records.db");
+    let mut args = vec![
         "run",
         "--sim",
         "--json",
@@ -71,6 +76,21 @@ pub fn run_script(script: &str) -> Output {
         path.to_str().unwrap(),
         "--records",
         records.to_str().unwrap(),
+    ];
+    args.extend(more);
+    flashline(&args)
+}
+
+/// `bundle import ARCHIVE --pubkey KEY --into DIR`.
+pub fn import(archive: &Path, pubkey: &Path, into: &Path) -> Output {
+    flashline(&[
+        "bundle",
+        "import",
+        archive.to_str().unwrap(),
+        "--pubkey",
+        pubkey.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
     ])
 }
 
@@ -112,20 +132,8 @@ pub fn passed_device(line: &str) -> Option<String> {
 /// `run --sim --script` with `--frames`: the units and every frame's state (frames.jsonl).
 pub fn run_script_frames(script: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("script.toml");
-    std::fs::write(&path, script).unwrap();
     let frames = dir.path().join("frames");
-    let out = flashline(&[
-        "run",
-        "--sim",
-        "--json",
-        "--script",
-        path.to_str().unwrap(),
-        "--records",
-        dir.path().join("records.db").to_str().unwrap(),
-        "--frames",
-        frames.to_str().unwrap(),
-    ]);
+    let out = run_script_in(dir.path(), script, &["--frames", frames.to_str().unwrap()]);
     let units = units(&out);
     let text = std::fs::read_to_string(frames.join("frames.jsonl")).unwrap();
     let states = text
