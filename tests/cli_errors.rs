@@ -244,22 +244,6 @@ fn bundle_lock_lists_every_problem_at_once() {
 }
 
 #[test]
-fn a_bundle_version_must_be_a_version() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_example(dir.path());
-    let bundle = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("bundle.toml"),
-        bundle.replace("version = \"1.0.0\"", "version = \"banana\""),
-    )
-    .unwrap();
-    refused(
-        &["bundle", "lock", dir.path().to_str().unwrap()],
-        &["`banana` is not a version"],
-    );
-}
-
-#[test]
 fn bytes_from_a_file_never_reach_the_terminal_raw() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");

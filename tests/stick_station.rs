@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use flashline::core::bundle::Bundle;
 use flashline::core::station::{Station, StationOptions};
-use flashline::core::ui::{Frame, UiState};
 use flashline::ports::Clock;
 use flashline::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use flashline::runtime::{DebouncedInputs, Driver, Runtime, Spawner, StickSetup};
+use flashline::runtime::{DebouncedInputs, Driver, Lights, Runtime, Shown, Spawner, StickSetup};
 use flashline::sim::scheduler::VirtualScheduler;
 
 /// Presses FUNC on a timetable and keeps every notice the OLED showed, in order.
@@ -37,8 +36,8 @@ impl Driver for Operator {
         !self.presses.is_empty() || now < Duration::from_secs(20) || station.any_running()
     }
 
-    fn frame(&mut self, ui: &UiState, _: &Frame) {
-        if let Some(n) = &ui.notice {
+    fn frame(&mut self, shown: &Shown) {
+        if let Some(n) = &shown.ui.notice {
             let text = format!("{}: {}", n.title, n.lines.join(" / "));
             if self.seen.last() != Some(&text) {
                 self.seen.push(text);
@@ -74,6 +73,7 @@ fn station(
             records: work.join("records.db"),
             station: "test".into(),
         }),
+        lights: Lights::new(Duration::ZERO, None),
     };
     (runtime, world)
 }

@@ -14,10 +14,10 @@ use super::frames::FrameDump;
 use super::sim_setup::{records_note, SimSetup};
 use super::unit_line::{exit_code, held_line, unit_line};
 use crate::core::station::Station;
+use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
 use crate::runtime::script::{Action, Script};
 use crate::runtime::sim_world::{SimButton, SimWorld};
-use crate::core::unit::UnitRecord;
 use crate::runtime::{Driver, Shown};
 use crate::sim::scheduler::VirtualScheduler;
 

@@ -14,9 +14,9 @@ use super::sim_setup::{records_note, SimSetup};
 use super::terminal_view::{lines, View};
 use super::unit_line::{exit_code, held_line, unit_line};
 use crate::core::station::Station;
+use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
 use crate::runtime::sim_world::{SimButton, SimWorld};
-use crate::core::unit::UnitRecord;
 use crate::runtime::{Driver, OsThreads, Shown};
 use crate::sim::clock::ScaledClock;
 

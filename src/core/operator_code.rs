@@ -136,7 +136,7 @@ operator_codes! {
         "reseat and retry; docs/hil.md §6",
     /// The unit's record could not be written (disk full, read-only): held, no new unit starts.
     Records => "E-RECORDS", "record not saved",
-        "keep the board seated, call an engineer; free space on the records disk (`flashline selftest` shows it) or fix the database file (read-only, moved, replaced), and the slot shows the unit's real verdict once its record is written. If the station is stopped first, the unit's record is in the log (`unit NOT recorded: {…}`) and `run` exits non-zero",
+        "keep the board seated; call an engineer to free space on the records disk (`flashline selftest` shows it) or fix the database file (read-only, moved, replaced), and the slot shows the unit's real verdict once its record is written. If the station is stopped first, the unit's record is in the log (`unit NOT recorded: {…}`) and `run` exits non-zero",
 }
 
 /// The prefix of the final-firmware stage's codes: `E-FINAL-` + the code without `E-`.

@@ -46,7 +46,9 @@ pub(super) enum Phase {
         device_id: Option<String>,
     },
     /// The record could not be written: the unit is kept and retried (`E-RECORDS`).
-    Held { device_id: Option<String> },
+    Held {
+        device_id: Option<String>,
+    },
     Done(Verdict),
 }
 

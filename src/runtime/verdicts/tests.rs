@@ -8,12 +8,12 @@ use std::time::Duration;
 use crate::core::bundle::Bundle;
 use crate::core::module::ModuleFunction;
 use crate::core::station::{Station, StationOptions};
-use crate::core::ui::{Frame, SlotPhase, UiState};
+use crate::core::ui::{SlotPhase, UiState};
 use crate::ports::Clock;
 use crate::records::flaky_store::FlakyStore;
 use crate::records::{Context, RecordWriter};
 use crate::runtime::sim_world::{SimButton, SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Driver, Runtime};
+use crate::runtime::{DebouncedInputs, Driver, Lights, Runtime, Shown};
 use crate::sim::scheduler::VirtualScheduler;
 
 fn s(secs: u64) -> Duration {
@@ -52,8 +52,8 @@ impl Driver for Shift {
         now < s(45) || station.any_running()
     }
 
-    fn frame(&mut self, ui: &UiState, _: &Frame) {
-        self.seen.push((self.now, ui.clone()));
+    fn frame(&mut self, shown: &Shown) {
+        self.seen.push((self.now, shown.ui.clone()));
     }
 }
 
@@ -96,6 +96,7 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
         tick: Duration::from_millis(10),
         records: Some((writer, Context::default())),
         stick: None,
+        lights: Lights::new(Duration::ZERO, None),
     };
     let mut shift = Shift {
         world,
