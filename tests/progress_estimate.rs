@@ -10,7 +10,7 @@ use flashline::core::bundle::Bundle;
 use flashline::core::progress::{UnitProgress, UnitWork, ARGON};
 use flashline::ports::Clock;
 use flashline::runtime::{Job, JobMsg};
-use flashline::sim::argon::Timing;
+use flashline::sim::argon::{Timing, MANIFEST_RESET_DELAY, RESET_TIMINGS};
 use flashline::sim::serial::SimSerialPorts;
 use flashline::sim::{SimArgon, SimBus, VirtualClock};
 
@@ -33,12 +33,34 @@ fn the_costs_are_the_simulated_boards() {
     // core/flash/board.rs `POLL_EVERY`).
     let poll = 100.0;
     let seen = |d: Duration| ms(d).div_euclid(poll) * poll + poll;
-    assert_eq!(ARGON.reset_to_dfu_ms, seen(t.reset_to_dfu));
-    assert_eq!(ARGON.reset_to_firmware_ms, seen(t.reset_to_firmware));
+    // Device OS 1.5.0's rows: the example bundle's.
+    let reset = RESET_TIMINGS
+        .iter()
+        .rev()
+        .find(|(v, _)| *v <= 1502)
+        .unwrap()
+        .1;
+    assert_eq!(
+        ARGON.reset_to_dfu_ms,
+        seen(reset.after_control_request + t.reset_to_dfu)
+    );
+    assert_eq!(
+        ARGON.reset_to_firmware_ms,
+        seen(MANIFEST_RESET_DELAY + t.reset_to_firmware)
+    );
+    assert_eq!(
+        ARGON.restart_ms,
+        seen(reset.after_control_request + t.reset_to_firmware)
+    );
+    assert_eq!(ARGON.boot_ms, seen(t.reset_to_firmware));
+    assert_eq!(
+        ARGON.install_wait_ms,
+        ms(reset.after_finish + reset.pending_shutdown)
+    );
 }
 
 #[test]
-fn a_units_estimate_before_it_starts_is_within_a_fifth_of_what_it_takes() {
+fn a_units_estimate_before_it_starts_is_the_worst_case_within_a_third() {
     let bundle = Arc::new(Bundle::load(std::path::Path::new(EXAMPLE)).unwrap());
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -71,10 +93,12 @@ fn a_units_estimate_before_it_starts_is_within_a_fifth_of_what_it_takes() {
         .view(Duration::ZERO)
         .remaining_s as f64
         * 1e3;
-    // Before it starts, the board's bootloader is unknown: the estimate counts it, and a
-    // blank simulated board turns out to have it.
+    // Before the board is seen, the estimate is the worst case: a board running Device OS
+    // (read, then reset into DFU) whose bootloader must be updated too. A blank simulated
+    // board needs neither; the plan corrects it at once (tests/station_sim.rs checks the
+    // estimate from then on).
     assert!(
-        (before - took).abs() / took <= 0.2,
+        before >= took && (before - took) / took <= 0.34,
         "estimated {before} ms, took {took} ms"
     );
 }

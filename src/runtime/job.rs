@@ -177,7 +177,7 @@ impl Job {
         let Some(port) = self.port.clone() else {
             return Ok(());
         };
-        let expected = ARGON.reset_to_firmware_ms;
+        let expected = ARGON.restart_ms;
         progress.wait("restart for tests", expected, self.clock.now());
         self.report(progress);
         let options = self.options();

@@ -20,10 +20,19 @@ pub struct Costs {
     pub control_byte_us: f64,
     /// Starting a module: the DfuSe address command and the status polls between phases.
     pub module_overhead_ms: f64,
-    /// From a reset until the bootloader enumerates in DFU mode (and the host sees it).
+    /// From the enter-DFU request until the bootloader enumerates in DFU mode and the host
+    /// sees it: Device OS waits before it resets, then the bootloader starts.
     pub reset_to_dfu_ms: f64,
-    /// From a reset until Device OS enumerates (bootloader, then the system firmware).
+    /// From leaving DFU until Device OS enumerates and the host sees it: the bootloader waits
+    /// after manifestation, then resets into the bootloader and the system firmware.
     pub reset_to_firmware_ms: f64,
+    /// From a reset request to Device OS until it enumerates again (a fresh boot for tests).
+    pub restart_ms: f64,
+    /// From a reset until Device OS enumerates and the host sees it.
+    pub boot_ms: f64,
+    /// From the last firmware-update request until Device OS resets to install (1.5.x waits
+    /// after FINISH; 3.0 and later do not).
+    pub install_wait_ms: f64,
     /// Module info and device ID over control requests.
     pub read_board_ms: f64,
     /// From the serial port opening until the test firmware prints its ready line.
@@ -38,8 +47,11 @@ pub const ARGON: Costs = Costs {
     dfu_byte_us: 11.25,
     control_byte_us: 3.5,
     module_overhead_ms: 45.0,
-    reset_to_dfu_ms: 800.0,
-    reset_to_firmware_ms: 1500.0,
+    reset_to_dfu_ms: 1800.0,
+    reset_to_firmware_ms: 2000.0,
+    restart_ms: 2500.0,
+    boot_ms: 1500.0,
+    install_wait_ms: 1050.0,
     read_board_ms: 5.0,
     ready_ms: 400.0,
     test_ms: 20.0,
@@ -106,10 +118,10 @@ impl Costs {
         bytes as f64 * self.control_byte_us / 1e3
     }
 
-    /// The reset that installs a module sent by control requests: the bootloader copies it in
-    /// (erase and write, as over DFU), then Device OS starts.
+    /// The reset that installs a module sent by control requests: Device OS waits, the
+    /// bootloader copies it in (erase and write, as over DFU), then Device OS starts.
     pub fn install_reset_ms(&self, bytes: u64) -> f64 {
-        self.reset_to_firmware_ms + self.dfu_module_ms(bytes) - self.module_overhead_ms
+        self.install_wait_ms + self.boot_ms + self.dfu_module_ms(bytes) - self.module_overhead_ms
     }
 
     /// A flash (or final) stage that writes `writes`: from finding the board to verifying.
