@@ -119,10 +119,9 @@ impl Job {
 
     /// Tells the main loop how far the unit is (best effort: it may be gone at shutdown).
     fn report(&self, progress: &UnitProgress) {
-        let update = JobUpdate {
-            progress: Box::new(progress.clone()),
-        };
-        let _ = self.messages.send(JobMsg::Update(self.slot, update));
+        let _ = self
+            .messages
+            .send(JobMsg::Update(self.slot, JobUpdate::of(progress)));
     }
 
     fn flash(
@@ -138,10 +137,7 @@ impl Job {
         }
         let mut sink = |event: Event| {
             progress.on_event(&event, clock.now());
-            let update = JobUpdate {
-                progress: Box::new(progress.clone()),
-            };
-            let _ = messages.send(JobMsg::Update(slot, update));
+            let _ = messages.send(JobMsg::Update(slot, JobUpdate::of(progress)));
         };
         if let (Some(probe), UnitStage::Flash) = (self.probe.as_deref_mut(), stage) {
             let mut swd = SwdFlasher {
@@ -222,10 +218,7 @@ impl Job {
         let (slot, messages, clock) = (self.slot, self.messages.clone(), self.clock.clone());
         let mut on_test = |i: usize, n: usize, name: &str| {
             progress.test(i, n, name, clock.now());
-            let update = JobUpdate {
-                progress: Box::new(progress.clone()),
-            };
-            let _ = messages.send(JobMsg::Update(slot, update));
+            let _ = messages.send(JobMsg::Update(slot, JobUpdate::of(progress)));
         };
         // Flashing succeeded, so the port is known (configured, or found after SWD); a unit is
         // never passed untested all the same.

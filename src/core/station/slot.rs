@@ -32,6 +32,14 @@ pub struct JobUpdate {
     pub progress: Box<UnitProgress>,
 }
 
+impl JobUpdate {
+    pub fn of(progress: &UnitProgress) -> Self {
+        JobUpdate {
+            progress: Box::new(progress.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Phase {
     Idle,
