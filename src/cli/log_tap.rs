@@ -45,7 +45,7 @@ impl Write for LogTap {
                     if lines.len() == KEEP {
                         lines.pop_front();
                     }
-                    lines.push_back(strip_ansi(line));
+                    lines.push_back(compact(&strip_ansi(line)));
                 }
                 Ok(buf.len())
             }
@@ -58,6 +58,18 @@ impl Write for LogTap {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// `[2026-12-01T08:59:49.331Z INFO  flashline::runtime] slot A: …` → `INFO slot A: …`: under
+/// the screen the time and the module take the room the message needs.
+fn compact(line: &str) -> String {
+    let Some((head, message)) = line.strip_prefix('[').and_then(|l| l.split_once("] ")) else {
+        return line.to_string();
+    };
+    match head.split_whitespace().nth(1) {
+        Some(level) => format!("{level} {message}"),
+        None => line.to_string(),
     }
 }
 
@@ -89,6 +101,9 @@ mod tests {
         let mut t = LogTap;
         t.write_all(b"\x1b[32mINFO\x1b[0m slot A: PASS\n").unwrap();
         assert_eq!(take(), vec!["INFO slot A: PASS".to_string()]);
+        t.write_all(b"[2026-12-01T08:59:49.331Z \x1b[32mINFO \x1b[0m flashline::runtime] slot A: flashing\n")
+            .unwrap();
+        assert_eq!(take(), vec!["INFO slot A: flashing".to_string()]);
         t.write_all(b"late\n").unwrap();
         assert_eq!(stop(), vec!["late".to_string()]);
     }

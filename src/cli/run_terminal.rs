@@ -118,13 +118,10 @@ impl KeyboardDriver {
             status: self.status.as_deref(),
             messages: &self.messages,
         };
-        let mut text = String::new();
-        for line in lines(&view, self.size.0, self.size.1) {
-            text.push_str(&line);
-            // Clear what a longer line left there; raw mode needs the carriage return.
-            text.push_str("\x1b[K\r\n");
-        }
-        text.push_str("\x1b[J");
+        // Each line clears what a longer one left there; no line break after the last, or a
+        // full terminal would scroll. Raw mode needs the carriage return.
+        let mut text = lines(&view, self.size.0, self.size.1).join("\x1b[K\r\n");
+        text.push_str("\x1b[K\x1b[J");
         let mut out = std::io::stdout();
         let _ = execute!(out, cursor::MoveTo(0, 0));
         let _ = out.write_all(text.as_bytes());
