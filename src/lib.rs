@@ -5,8 +5,11 @@
 pub mod adapters;
 pub mod cli;
 pub mod core;
+pub mod dashboard;
+pub mod line;
 pub mod ports;
 pub mod records;
+pub mod replica;
 pub mod runtime;
 pub mod sim;
 pub mod stick;

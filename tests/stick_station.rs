@@ -74,6 +74,7 @@ fn station(
             station: "test".into(),
         }),
         lights: Lights::new(Duration::ZERO, None),
+        edges: Default::default(),
     };
     (runtime, world)
 }

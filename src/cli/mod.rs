@@ -3,10 +3,13 @@
 mod bench_cmd;
 mod bundle_arg;
 mod bundle_cmd;
+mod dashboard_cmd;
+mod edges;
 mod error_text;
 mod flash_cmd;
 mod frames;
 mod inspect;
+mod line_cmd;
 mod log_tap;
 mod probes_cmd;
 mod progress;
@@ -68,6 +71,11 @@ enum Command {
     Selftest(selftest_cmd::Args),
     /// Render the OLED screens as PNG
     Screenshot(screenshot_cmd::Args),
+    /// The line's records across stations: report, passed device IDs, push a backlog now
+    #[command(subcommand)]
+    Line(line_cmd::LineCommand),
+    /// The line dashboard in the browser (read-only), from PostgreSQL or a station's records
+    Dashboard(dashboard_cmd::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -87,6 +95,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Selftest(args) => selftest_cmd::run(args),
         Command::Records(cmd) => records_cmd::run(cmd),
+        Command::Line(cmd) => line_cmd::run(cmd),
+        Command::Dashboard(args) => dashboard_cmd::run(args),
         Command::Keygen { out } => crate::stick::keys::generate(&out)
             .map(|()| {
                 println!(

@@ -34,4 +34,29 @@ pub struct Args {
     /// With --stick: the public key bundles must be signed with
     #[arg(long, requires = "stick")]
     pub pubkey: Option<PathBuf>,
+    #[command(flatten)]
+    pub edges: EdgeArgs,
+    /// With --script: play it in real time sped up SPEED times (e.g. 20, to watch the
+    /// dashboard fill), instead of on the virtual clock as fast as it goes
+    #[arg(long, requires = "script")]
+    pub speed: Option<f64>,
+}
+
+/// The station's identity and edges, on the command line (over station.toml's keys).
+#[derive(clap::Args, Default)]
+pub struct EdgeArgs {
+    /// Names this station in its records (default: station.toml's `station`, else the
+    /// hostname; with --sim, `sim`)
+    #[arg(long)]
+    pub station: Option<String>,
+    /// The line's PostgreSQL to replicate records to, e.g. postgresql://flashline@db/line
+    /// (default: station.toml's [line] database)
+    #[arg(long, value_name = "URL")]
+    pub line_db: Option<String>,
+    /// Serve the station's status page, e.g. 127.0.0.1:8080 (default: [dashboard] listen)
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<String>,
+    /// The token a browser must show (required to listen off localhost)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }

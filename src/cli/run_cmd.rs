@@ -15,7 +15,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .config
             .clone()
             .unwrap_or_else(crate::core::config::default_path);
-        return super::service::run(&config, args.records.as_deref(), args.json);
+        return super::service::run(&config, args.records.as_deref(), args.json, &args.edges);
     }
     let interactive = args.script.is_none()
         && args.frames.is_none()
@@ -25,6 +25,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let setup = super::sim_setup::setup(&args)?;
     match interactive {
         true => super::run_terminal::run(setup),
-        false => super::run_sim::run(setup, args.frames.as_deref(), args.json),
+        false => super::run_sim::run(setup, args.frames.as_deref(), args.json, args.speed),
     }
 }

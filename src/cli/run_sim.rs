@@ -23,11 +23,24 @@ use crate::sim::scheduler::VirtualScheduler;
 
 const TICK: Duration = Duration::from_millis(10);
 
-pub fn run(setup: SimSetup, frames: Option<&Path>, json: bool) -> Result<ExitCode> {
+/// `speed`: the script in real time sped up that much, instead of on the virtual clock.
+pub fn run(
+    setup: SimSetup,
+    frames: Option<&Path>,
+    json: bool,
+    speed: Option<f64>,
+) -> Result<ExitCode> {
     let frames = frames.map(FrameDump::create).transpose()?;
     let scheduler = VirtualScheduler::new();
-    let clock: Arc<dyn Clock> = Arc::new(scheduler.clone());
-    let sim = setup.into_run(clock, Box::new(scheduler), TICK);
+    let (clock, spawner): (Arc<dyn Clock>, Box<dyn crate::runtime::Spawner>) = match speed {
+        Some(speed) if speed > 0.0 => (
+            Arc::new(crate::sim::clock::ScaledClock::new(speed)),
+            Box::new(crate::runtime::OsThreads),
+        ),
+        Some(speed) => anyhow::bail!("--speed {speed}: give a factor above 0"),
+        None => (Arc::new(scheduler.clone()), Box::new(scheduler)),
+    };
+    let sim = setup.into_run(clock, spawner, TICK);
     let mut driver = ScriptDriver {
         world: sim.world,
         script: sim.script,
@@ -37,6 +50,7 @@ pub fn run(setup: SimSetup, frames: Option<&Path>, json: bool) -> Result<ExitCod
         frames,
     };
     let summary = sim.runtime.run(&mut driver);
+    super::edges::stop(sim.replica);
     if let Some(frames) = driver.frames.take() {
         let written = frames.finish()?;
         if !json {

@@ -42,6 +42,7 @@ pub fn run(setup: SimSetup) -> Result<ExitCode> {
     };
     let summary = runtime.run(&mut driver);
     drop(screen);
+    super::edges::stop(sim.replica);
     for line in super::log_tap::stop() {
         eprintln!("{line}");
     }

@@ -124,6 +124,14 @@ pub fn checks(path: &Path, with_display: bool) -> Vec<Check> {
             checks.push(check(&format!("probe {}", slot.name), probe(serial)));
         }
         checks.push(check("records", records(&c.paths.records)));
+        // Not at the service's start: it must not wait for the network, and its replica
+        // reports the line itself.
+        if let Some(url) = c.line.database.as_ref().filter(|_| with_display) {
+            checks.push(check("line database", line_database(url, &c.paths.records)));
+        }
+        if let Some(listen) = &c.dashboard.listen {
+            checks.push(check("dashboard", dashboard(listen, c)));
+        }
         checks.push(check(
             "stick key",
             match c.stick.pubkey.is_file() {
@@ -226,6 +234,60 @@ fn clock() -> Result<String, String> {
              and records would have wrong times (an RTC or NTP: README, \"Time\")"
         )),
     }
+}
+
+/// The line database answers, and how many of this station's records it has yet to confirm
+/// (the backlog the OLED's counters screen shows).
+fn line_database(url: &str, records: &Path) -> Result<String, String> {
+    let target = crate::replica::target_of(url);
+    let backlog = Records::open_read_only(records)
+        .and_then(|r| r.backlog(&target))
+        .map_err(|e| e.to_string())?;
+    match reach(url) {
+        Ok(()) => Ok(format!("{target}: reachable, {backlog} unit(s) to send")),
+        Err(e) => Err(format!(
+            "{e}; {backlog} unit(s) kept on this station until it answers"
+        )),
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn reach(url: &str) -> Result<(), String> {
+    let config = crate::replica::pg::config(url).map_err(|e| e.to_string())?;
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| format!("line database {}: {e}", crate::replica::target_of(url)))?;
+    client
+        .simple_query("SELECT 1")
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn reach(_url: &str) -> Result<(), String> {
+    Err(crate::replica::NO_POSTGRES.into())
+}
+
+/// The status page's address and token rules hold (it is not bound here: the station may be
+/// running and holding the port).
+fn dashboard(listen: &str, c: &StationConfig) -> Result<String, String> {
+    let token = c
+        .dashboard
+        .token_file
+        .as_deref()
+        .map(crate::dashboard::read_token)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let addr =
+        crate::dashboard::listen_addr(listen, token.as_deref()).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "http://{addr}/ ({})",
+        if token.is_some() {
+            "token required"
+        } else {
+            "this machine only"
+        }
+    ))
 }
 
 fn usb() -> Result<String, String> {

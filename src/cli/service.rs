@@ -21,8 +21,13 @@ use crate::ports::{
 };
 use crate::runtime::{port_views, Boards, DebouncedInputs, Driver, Lights, OsThreads, Runtime};
 
-pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let config = match StationConfig::load(config_path) {
+pub fn run(
+    config_path: &Path,
+    records: Option<&Path>,
+    json: bool,
+    overrides: &super::run_args::EdgeArgs,
+) -> Result<ExitCode> {
+    let mut config = match StationConfig::load(config_path) {
         Ok(c) => c,
         Err(e) => {
             // No login on the station: the OLED is where a technician sees why it stopped.
@@ -30,6 +35,10 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
             return Err(e.into());
         }
     };
+    if let Some(name) = &overrides.station {
+        crate::core::config::check_station_name(name).map_err(anyhow::Error::msg)?;
+        config.station = name.clone();
+    }
     // The self-test's checks at every start: a problem is logged and shown on the OLED for a
     // while, and the station runs on (most problems only touch one slot or the records).
     let failing: Vec<_> = super::selftest_cmd::checks(config_path, false)
@@ -72,7 +81,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
     let records_path = records
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.paths.records.clone());
-    let (writer, ctx, counters) =
+    let (mut writer, ctx, counters) =
         super::records_cmd::open_for_run(&records_path, &config.station, bundle.as_ref())?;
     station.set_counters(counters);
     if !failing.is_empty() {
@@ -81,6 +90,25 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
         lines.push("details: the log".into());
         station.notify("SELFTEST", lines, SHOW_SELFTEST);
     }
+    let started = super::edges::start(
+        &super::edges::EdgeConfig {
+            station: &config.station,
+            records: &records_path,
+            line_db: overrides
+                .line_db
+                .as_deref()
+                .or(config.line.database.as_deref()),
+            dashboard: overrides
+                .dashboard
+                .as_deref()
+                .or(config.dashboard.listen.as_deref()),
+            token_file: overrides
+                .token_file
+                .as_ref()
+                .or(config.dashboard.token_file.as_ref()),
+        },
+        &mut writer,
+    );
     let runtime = Runtime {
         clock: Arc::new(SystemClock::default()),
         spawner: Box::new(OsThreads),
@@ -114,6 +142,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
             Duration::from_millis(config.lights.buzzer_ms),
             Some(outputs),
         ),
+        edges: started.edges,
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -132,6 +161,7 @@ pub fn run(config_path: &Path, records: Option<&Path>, json: bool) -> Result<Exi
     );
     let summary = runtime.run(&mut driver);
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    super::edges::stop(started.replica);
     if json {
         super::print_json(&serde_json::json!({ "units": summary.units }))?;
     }

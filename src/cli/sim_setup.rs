@@ -15,9 +15,10 @@ use crate::core::station::{Station, StationOptions};
 use crate::core::ui::BundleLabel;
 use crate::ports::Clock;
 use crate::records::{Context as RecordContext, RecordWriter};
+use crate::replica::Replica;
 use crate::runtime::script::Script;
 use crate::runtime::sim_world::{SimSlot, SimWorld};
-use crate::runtime::{DebouncedInputs, Lights, Runtime, Spawner, StickSetup};
+use crate::runtime::{DebouncedInputs, Edges, Lights, Runtime, Spawner, StickSetup};
 use crate::sim::Fault;
 
 pub struct SimSetup {
@@ -32,6 +33,11 @@ pub struct SimSetup {
     pub buzz: Duration,
     /// The events to play (the demo's without `--script`); unused at a terminal.
     pub script: Script,
+    /// Replication and the status page (`--line-db`, `--dashboard`).
+    pub edges: Edges,
+    pub replica: Option<Replica>,
+    /// This station's boards differ from another simulated station's (`--station`).
+    pub seed_base: u64,
 }
 
 pub fn setup(args: &Args) -> Result<SimSetup> {
@@ -91,20 +97,34 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         Some(path) => path.clone(),
         None => fresh_sim_records()?,
     };
+    let station_name = match &args.edges.station {
+        Some(name) => name.clone(),
+        None => config.as_ref().map_or("sim".into(), |c| c.station.clone()),
+    };
+    crate::core::config::check_station_name(&station_name).map_err(anyhow::Error::msg)?;
     let stick = match (&args.stick, &args.pubkey) {
         (Some(mount), Some(pubkey)) => Some(StickSetup {
             mount: mount.clone(),
             pubkey: pubkey.clone(),
             bundles: super::records_cmd::sim_path().with_file_name("sim-bundles"),
             records: records_path.clone(),
-            station: "sim".into(),
+            station: station_name.clone(),
         }),
         (None, None) => None,
         _ => bail!("--stick DIR and --pubkey FILE go together"),
     };
-    let station_name = config.as_ref().map_or("sim".into(), |c| c.station.clone());
-    let (writer, ctx, counters) =
+    let (mut writer, ctx, counters) =
         super::records_cmd::open_for_run(&records_path, &station_name, Some(&bundle))?;
+    let started = super::edges::start(
+        &super::edges::EdgeConfig {
+            station: &station_name,
+            records: &records_path,
+            line_db: args.edges.line_db.as_deref(),
+            dashboard: args.edges.dashboard.as_deref(),
+            token_file: args.edges.token_file.as_ref(),
+        },
+        &mut writer,
+    );
     let options = config
         .as_ref()
         .map_or(StationOptions::default(), StationConfig::options);
@@ -127,7 +147,21 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         stick,
         buzz,
         script,
+        edges: started.edges,
+        replica: started.replica,
+        seed_base: seed_base(&station_name),
     })
+}
+
+/// Each simulated station seats its own boards: seeds from its name (FNV-1a), so two stations
+/// on one line database never report the same device IDs. The default `sim` keeps seed 0.
+fn seed_base(station: &str) -> u64 {
+    if station == "sim" {
+        return 0;
+    }
+    station.bytes().fold(0xcbf2_9ce4_8422_2325, |h: u64, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) << 20
 }
 
 /// A simulated station ready to run, and what the caller still needs of its setup.
@@ -137,6 +171,8 @@ pub struct SimRun {
     pub script: Script,
     pub records_path: PathBuf,
     pub fresh_records: bool,
+    /// Stopped after the run: what is left goes to the line database for a few seconds more.
+    pub replica: Option<Replica>,
 }
 
 /// The simulator's debounce, as a station's default.
@@ -151,7 +187,8 @@ impl SimSetup {
         tick: Duration,
     ) -> SimRun {
         let world = SimWorld::new(clock.clone(), self.slots)
-            .with_test_firmware(self.bundle.test_firmware().cloned());
+            .with_test_firmware(self.bundle.test_firmware().cloned())
+            .with_seed_base(self.seed_base);
         let runtime = Runtime {
             clock,
             spawner,
@@ -164,6 +201,7 @@ impl SimSetup {
             records: Some(self.records),
             stick: self.stick,
             lights: Lights::new(self.buzz, None),
+            edges: self.edges,
         };
         SimRun {
             runtime,
@@ -171,6 +209,7 @@ impl SimSetup {
             script: self.script,
             records_path: self.records_path,
             fresh_records: self.fresh_records,
+            replica: self.replica,
         }
     }
 }

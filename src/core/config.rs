@@ -26,8 +26,9 @@ pub fn default_path() -> PathBuf {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct StationConfig {
-    /// Names this station in records (several stations may export to one place).
-    #[serde(default = "default_station_name")]
+    /// Names this station in records and on the line (several stations share one line
+    /// database); the machine's hostname when left out.
+    #[serde(default)]
     pub station: String,
     #[serde(default)]
     pub display: DisplayConfig,
@@ -42,6 +43,12 @@ pub struct StationConfig {
     /// The optional stack light and buzzer.
     #[serde(default)]
     pub lights: LightsConfig,
+    /// The line's PostgreSQL, to which this station replicates its records.
+    #[serde(default)]
+    pub line: LineConfig,
+    /// The station's own status page.
+    #[serde(default)]
+    pub dashboard: DashboardConfig,
     #[serde(rename = "slot")]
     pub slots: Vec<SlotConfig>,
 }
@@ -89,8 +96,42 @@ pub struct LampPins {
     pub red: Option<u8>,
 }
 
-fn default_station_name() -> String {
-    "station-1".into()
+/// The station's name when station.toml gives none: the machine's hostname, which on a line
+/// of Pis is what each one is already called.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "station".into())
+}
+
+/// A station's name goes into every record and onto the line's reports: printable, short.
+pub fn check_station_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(format!(
+            "station name `{}`: 1 to 64 printable characters",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    /// `postgresql://user@host/dbname` (docs/line.md); none: this station replicates nowhere.
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// `127.0.0.1:8080` (this machine only) or `0.0.0.0:8080` (the line: needs `token_file`).
+    pub listen: Option<String>,
+    /// A file holding the token a browser must present.
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -251,7 +292,11 @@ impl StationConfig {
         };
         let text = crate::core::regular_file::read_text(path, MAX_CONFIG_BYTES)
             .map_err(|e| err(e.to_string()))?;
-        Self::parse(&text).map_err(err)
+        let mut config = Self::parse(&text).map_err(err)?;
+        if config.station.is_empty() {
+            config.station = hostname();
+        }
+        Ok(config)
     }
 
     pub fn parse(text: &str) -> Result<StationConfig, String> {
@@ -268,6 +313,9 @@ impl StationConfig {
 
     fn check(&self) -> Result<(), Problem> {
         let problem = |key, slot, what: String| Problem { key, slot, what };
+        if !self.station.is_empty() {
+            check_station_name(&self.station).map_err(|what| problem("station", None, what))?;
+        }
         check_slots(
             self.slots
                 .iter()
@@ -454,6 +502,36 @@ mod tests {
         assert_eq!(c.slots[0].usb_port.as_deref(), Some("1-1.2"));
         assert_eq!(c.display.address, 0x3C);
         assert!(c.options().auto_start);
+        assert_eq!(c.station, "line-1");
+        assert_eq!(c.line.database, None, "replicates nowhere unless told");
+        assert_eq!(c.dashboard.listen, None);
+    }
+
+    #[test]
+    fn the_station_is_named_by_its_hostname_unless_told_and_line_keys_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("station.toml");
+        let base =
+            "buttons = { start = 17, func = 27 }\n[[slot]]\nname = \"A\"\nusb_port = \"1-1\"\n";
+        std::fs::write(&path, base).unwrap();
+        let c = StationConfig::load(&path).unwrap();
+        assert_eq!(c.station, hostname());
+        assert!(!c.station.is_empty());
+        let named = format!(
+            "station = \"line-2\"\n{base}[line]\ndatabase = \"postgresql://flashline@db/line\"\n\
+             [dashboard]\nlisten = \"0.0.0.0:8080\"\ntoken_file = \"/etc/flashline/token\"\n"
+        );
+        let c = StationConfig::parse(&named).unwrap();
+        assert_eq!(c.station, "line-2");
+        assert_eq!(
+            c.line.database.as_deref(),
+            Some("postgresql://flashline@db/line")
+        );
+        assert_eq!(c.dashboard.listen.as_deref(), Some("0.0.0.0:8080"));
+        let e = StationConfig::parse(&format!("station = \"a\\tb\"\n{base}")).unwrap_err();
+        assert!(e.contains("key `station`"), "{e}");
+        let e = StationConfig::parse(&format!("{base}[line]\ndatabse = \"x\"\n")).unwrap_err();
+        assert!(e.contains("databse"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::store::Record;
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 20] = [
     "time_utc",
     "station",
     "slot",
@@ -23,6 +23,7 @@ const COLUMNS: [&str; 19] = [
     "device_os",
     "board_modules",
     "measurements_failed",
+    "attempt_id",
 ];
 
 /// One row per unit; one extra column per measurement name (its value, or its reply when
@@ -72,6 +73,7 @@ pub fn to_csv(records: &[Record]) -> String {
             opt(&r.device_os),
             opt(&r.board_modules),
             failed.join(" "),
+            r.attempt_id.clone(),
         ];
         for name in &names {
             let cell = r

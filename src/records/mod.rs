@@ -2,6 +2,7 @@
 mod export;
 #[cfg(test)]
 pub(crate) mod flaky_store;
+mod line;
 mod store;
 mod writer;
 

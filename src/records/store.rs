@@ -19,9 +19,19 @@ pub struct RecordsError {
     pub cause: rusqlite::Error,
 }
 
+/// A random UUID v4 in SQL (RFC 4122 §4.4: version nibble 4, variant bits 10), lowercase like
+/// `uuid::Uuid`'s text; `randomblob` is evaluated once per row.
+macro_rules! uuid_v4 {
+    () => {
+        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || \
+         substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || \
+         substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+    };
+}
+
 /// Each entry upgrades the schema by one version; the ones a database lacks are applied in
 /// order, in one transaction (`migrate`).
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE units (
         id INTEGER PRIMARY KEY,
         time_utc TEXT NOT NULL,
@@ -58,6 +68,27 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE units ADD COLUMN flashed_by TEXT;
      ALTER TABLE units ADD COLUMN device_os TEXT;
      ALTER TABLE units ADD COLUMN board_modules TEXT;",
+    // A line of stations (docs/line.md): a UUID v4 per attempt, so the records of many stations
+    // meet in one database without colliding; rows from before get theirs here (SQLite's
+    // `randomblob` laid out as RFC 4122 version 4). The trigger gives one to a row written by
+    // an older release that opens this database after it was upgraded. The cursor says how
+    // far each line database has confirmed this station's records.
+    concat!(
+        "ALTER TABLE units ADD COLUMN attempt_id TEXT;
+     UPDATE units SET attempt_id = ",
+        uuid_v4!(),
+        " WHERE attempt_id IS NULL;
+     CREATE UNIQUE INDEX units_attempt ON units(attempt_id);
+     CREATE TRIGGER units_attempt_id AFTER INSERT ON units WHEN NEW.attempt_id IS NULL
+     BEGIN UPDATE units SET attempt_id = ",
+        uuid_v4!(),
+        " WHERE id = NEW.id; END;
+     CREATE TABLE replica_cursor (
+        target TEXT PRIMARY KEY,
+        last_id INTEGER NOT NULL,
+        updated_utc TEXT NOT NULL
+     );"
+    ),
 ];
 
 /// Which bundle a unit was flashed with, and where.
@@ -71,7 +102,10 @@ pub struct Context {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Record {
+    /// This station's own number for the attempt (SQLite's rowid, in commit order).
     pub id: i64,
+    /// The attempt's id on the whole line: a UUID v4 (`docs/line.md` says why not station + id).
+    pub attempt_id: String,
     pub time_utc: String,
     pub station: String,
     pub slot: String,
@@ -102,8 +136,8 @@ pub struct Filter {
 }
 
 pub struct Records {
-    conn: Connection,
-    path: String,
+    pub(super) conn: Connection,
+    pub(super) path: String,
 }
 
 impl Records {
@@ -142,7 +176,7 @@ impl Records {
         Ok(Records { conn, path: name })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> RecordsError + '_ {
+    pub(super) fn err(&self) -> impl Fn(rusqlite::Error) -> RecordsError + '_ {
         move |cause| RecordsError {
             path: self.path.clone(),
             cause,
@@ -165,8 +199,8 @@ impl Records {
         tx.execute(
             "INSERT INTO units (time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash,
                 outcome, code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
-                flashed_by, device_os, board_modules)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                flashed_by, device_os, board_modules, attempt_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             params![
                 time_utc,
                 ctx.station,
@@ -187,6 +221,7 @@ impl Records {
                 u.device_os,
                 // `;` keeps the CSV cell free of commas (no quoting needed in a spreadsheet).
                 (!u.board_modules.is_empty()).then(|| u.board_modules.join("; ")),
+                uuid::Uuid::new_v4().to_string(),
             ],
         )
         .map_err(&err)?;
@@ -204,48 +239,57 @@ impl Records {
     }
 
     pub fn list(&self, filter: &Filter) -> Result<Vec<Record>, RecordsError> {
+        self.select(
+            "(?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2) ORDER BY id",
+            params![
+                filter.since,
+                filter.device_id.as_ref().map(|d| d.to_lowercase())
+            ],
+        )
+    }
+
+    /// The records that match `condition` (SQL after `WHERE`, may end in ORDER BY and LIMIT),
+    /// with their measurements.
+    pub(super) fn select(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<Record>, RecordsError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT id, time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash, outcome,
                         code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
-                        flashed_by, device_os, board_modules
-                 FROM units
-                 WHERE (?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2)
-                 ORDER BY id",
-            )
+                        flashed_by, device_os, board_modules, attempt_id
+                 FROM units WHERE {condition}"
+            ))
             .map_err(self.err())?;
         let rows = stmt
-            .query_map(
-                params![
-                    filter.since,
-                    filter.device_id.as_ref().map(|d| d.to_lowercase())
-                ],
-                |r| {
-                    Ok(Record {
-                        id: r.get(0)?,
-                        time_utc: r.get(1)?,
-                        station: r.get(2)?,
-                        slot: r.get(3)?,
-                        device_id: r.get(4)?,
-                        bundle_name: r.get(5)?,
-                        bundle_version: r.get(6)?,
-                        lock_hash: r.get(7)?,
-                        outcome: r.get(8)?,
-                        code: r.get(9)?,
-                        reason: r.get(10)?,
-                        duration_ms: r.get(11)?,
-                        flash_ms: r.get(12)?,
-                        test_ms: r.get(13)?,
-                        final_ms: r.get(14)?,
-                        final_code: r.get(15)?,
-                        flashed_by: r.get(16)?,
-                        device_os: r.get(17)?,
-                        board_modules: r.get(18)?,
-                        measurements: Vec::new(),
-                    })
-                },
-            )
+            .query_map(args, |r| {
+                Ok(Record {
+                    id: r.get(0)?,
+                    time_utc: r.get(1)?,
+                    station: r.get(2)?,
+                    slot: r.get(3)?,
+                    device_id: r.get(4)?,
+                    bundle_name: r.get(5)?,
+                    bundle_version: r.get(6)?,
+                    lock_hash: r.get(7)?,
+                    outcome: r.get(8)?,
+                    code: r.get(9)?,
+                    reason: r.get(10)?,
+                    duration_ms: r.get(11)?,
+                    flash_ms: r.get(12)?,
+                    test_ms: r.get(13)?,
+                    final_ms: r.get(14)?,
+                    final_code: r.get(15)?,
+                    flashed_by: r.get(16)?,
+                    device_os: r.get(17)?,
+                    board_modules: r.get(18)?,
+                    attempt_id: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+                    measurements: Vec::new(),
+                })
+            })
             .map_err(self.err())?;
         let mut records = rows.collect::<Result<Vec<_>, _>>().map_err(self.err())?;
         let mut m = self

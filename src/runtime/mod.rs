@@ -4,18 +4,22 @@
 //! (`verdicts`), and redraws the display when it changed. Only the clock, the inputs, the
 //! boards and the driver differ between the three.
 
+mod edges;
 mod inputs;
 mod job;
 mod lights;
 pub mod script;
 pub mod sim_world;
 mod stick;
+mod tasks;
 mod verdicts;
 
+pub use edges::{Edges, StateCell};
 pub use inputs::DebouncedInputs;
 pub use job::{Job, JobMsg, TestedBefore};
 pub use lights::Lights;
 pub use stick::StickSetup;
+pub use tasks::{Ended, Tasks};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -104,6 +108,8 @@ pub struct Runtime {
     pub stick: Option<StickSetup>,
     /// The stack light, slot lamps and buzzer.
     pub lights: Lights,
+    /// Replication, the dashboard and other edges that fail alone.
+    pub edges: Edges,
 }
 
 pub struct RunSummary {
@@ -147,13 +153,16 @@ impl Runtime {
             }
             self.collect(&rx, &mut cancels, &mut verdicts, driver);
             self.collect_records(&mut verdicts, driver);
-            let ui = self.station.ui(now);
+            self.edges.supervise(now, &mut self.station);
+            let mut ui = self.station.ui(now);
+            self.edges.decorate(&mut ui);
             let frame = frame_of(&ui);
             let signals = self.lights.update(&ui, now);
             let frame_changed = last.as_ref().map(|(f, _)| f) != Some(&frame);
             if frame_changed || last.as_ref().map(|(_, s)| s) != Some(&signals) {
                 if frame_changed {
                     self.show(&frame, now, &mut display_retry_at);
+                    self.edges.publish(&ui, &frame);
                 }
                 let shown = Shown {
                     now,

@@ -80,6 +80,8 @@ pub struct SimWorld {
     test_firmware: Option<Module>,
     /// The board each slot had last, for `reseat`.
     removed: Vec<Option<SimArgon>>,
+    /// Added to every board's seed, so two simulated stations seat different boards.
+    seed_base: u64,
 }
 
 impl SimWorld {
@@ -95,7 +97,15 @@ impl SimWorld {
             released: [Duration::ZERO; 2],
             test_firmware: None,
             removed: Vec::new(),
+            seed_base: 0,
         }
+    }
+
+    /// Boards seated from now on are seeded from `base` as well (their device IDs differ from
+    /// another station's).
+    pub fn with_seed_base(mut self, base: u64) -> Self {
+        self.seed_base = base;
+        self
     }
 
     /// Boards seated from now on run this user part as test firmware once it is flashed.
@@ -126,7 +136,9 @@ impl SimWorld {
         } else {
             Vec::new()
         };
-        let seed = (i as u64 + 1) * 1000 + slot.seats;
+        let seed = self
+            .seed_base
+            .wrapping_add((i as u64 + 1) * 1000 + slot.seats);
         slot.seats += 1;
         let board = SimArgon::blank(
             self.clock.clone(),

@@ -148,3 +148,26 @@ pub fn run_script_frames(script: &str) -> (Vec<serde_json::Value>, Vec<serde_jso
     }
     (units, states)
 }
+
+/// `units` boards over slots A and B, 25 s apart (a unit takes about 20), slot A's first board
+/// with `a_fault` if given; slot B's first board is pulled mid-flash (E-UNPLUGGED) and put back
+/// at B's next turn: a line with failures and a retest.
+pub fn line_script(units: u64, a_fault: Option<&str>) -> String {
+    let a_fault = a_fault
+        .map(|f| format!("fault = \"{f}\"\n"))
+        .unwrap_or_default();
+    let mut s = format!(
+        "[[slot]]\nname = \"A\"\n{a_fault}[[slot]]\nname = \"B\"\nfault = \"unplug-after:200000\"\n"
+    );
+    for unit in 0..units {
+        let slot = ["A", "B"][(unit % 2) as usize];
+        let at = unit / 2 * 25_000 + (unit % 2) * 1_000;
+        if unit >= 2 {
+            let out = at - 500;
+            s += &format!("[[event]]\nat_ms = {out}\naction = \"unseat\"\nslot = \"{slot}\"\n");
+        }
+        let action = if unit == 3 { "reseat" } else { "seat" };
+        s += &format!("[[event]]\nat_ms = {at}\naction = \"{action}\"\nslot = \"{slot}\"\n");
+    }
+    s
+}

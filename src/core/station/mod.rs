@@ -349,6 +349,7 @@ impl Station {
                 Screen::Usb => self.ports.clone(),
                 _ => None,
             },
+            line: None,
         }
     }
 }

@@ -11,7 +11,8 @@ pub use frame::{Frame, HEIGHT, WIDTH};
 pub use render::{render, short_id};
 pub use samples::{samples, SampleBundle};
 pub use state::{
-    BundleLabel, Counters, MenuView, Notice, PortView, Screen, SlotPhase, SlotView, UiState,
+    BundleLabel, Counters, LineView, MenuView, Notice, PortView, Screen, SlotPhase, SlotView,
+    UiState,
 };
 pub use text::fit;
 

@@ -54,6 +54,9 @@ pub fn render<D: DrawTarget<Color = BinaryColor>>(ui: &UiState, d: &mut D) -> Re
                 20,
                 ON,
             )?;
+            if let Some(line) = &ui.line {
+                small(d, &line.text(), Point::new(0, 39))?;
+            }
             let y = ui
                 .counters
                 .yield_percent()

@@ -128,6 +128,10 @@ pub fn samples(b: &SampleBundle) -> Vec<(&'static str, UiState)> {
             "counters",
             UiState {
                 screen: Screen::Counters,
+                line: Some(LineView {
+                    backlog: 3,
+                    up: Some(true),
+                }),
                 ..one(SlotPhase::Empty)
             },
         ),

@@ -22,6 +22,9 @@ pub struct UiState {
     /// the first look).
     #[serde(default)]
     pub ports: Option<Vec<PortView>>,
+    /// The line database's replication, when the station has one (`[line] database`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineView>,
 }
 
 /// A Particle board on USB, as the USB screen shows it.
@@ -33,6 +36,26 @@ pub struct PortView {
     pub slot: Option<String>,
     /// `argon`, `argon DFU`.
     pub board: String,
+}
+
+/// One line on the counters screen: what this station has not yet got onto the line database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineView {
+    /// Committed records the line database has not confirmed.
+    pub backlog: u64,
+    /// Whether the last attempt reached it (`None` before the first).
+    pub up: Option<bool>,
+}
+
+impl LineView {
+    /// At most 21 characters: the OLED's line in the 6×10 font.
+    pub fn text(&self) -> String {
+        match (self.up, self.backlog) {
+            (Some(false), n) => format!("line down: {n} wait"),
+            (_, 0) => "line: all sent".into(),
+            (_, n) => format!("line: {n} to send"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,4 +185,20 @@ pub struct MenuView {
 pub struct Notice {
     pub title: String,
     pub lines: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_fits_one_oled_line_up_to_a_weeks_backlog() {
+        let text = |backlog, up| LineView { backlog, up }.text();
+        assert_eq!(text(0, Some(true)), "line: all sent");
+        assert_eq!(text(3, None), "line: 3 to send");
+        assert_eq!(text(12, Some(false)), "line down: 12 wait");
+        for up in [None, Some(true), Some(false)] {
+            assert!(text(99_999, up).len() <= 21, "{}", text(99_999, up));
+        }
+    }
 }

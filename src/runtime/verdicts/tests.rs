@@ -97,6 +97,7 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
         records: Some((writer, Context::default())),
         stick: None,
         lights: Lights::new(Duration::ZERO, None),
+        edges: Default::default(),
     };
     let mut shift = Shift {
         world,
