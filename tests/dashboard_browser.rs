@@ -10,7 +10,7 @@ mod common;
 #[path = "support/postgres.rs"]
 mod postgres_server;
 
-use common::{flashline, line_script};
+use common::{flashline, line_script, run_script_in};
 use postgres_server::{skip, Pg};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,29 +20,19 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_flashline");
 const TOKEN: &str = "f1a5h11e-dashboard-test-token";
 
+/// A scripted station `name` in `dir/name/`, its records there.
 fn run_station(dir: &Path, name: &str, units: u64, extra: &[&str]) -> PathBuf {
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, line_script(units, Some("meas:vin=10.2"))).unwrap();
-    let db = dir.join(format!("{name}.db"));
-    let mut args = vec![
-        "run",
-        "--sim",
-        "--json",
-        "--script",
-        path.to_str().unwrap(),
-        "--records",
-        db.to_str().unwrap(),
-        "--station",
-        name,
-    ];
-    args.extend_from_slice(extra);
-    let out = flashline(&args);
+    let home = dir.join(name);
+    std::fs::create_dir_all(&home).unwrap();
+    let mut more = vec!["--station", name];
+    more.extend_from_slice(extra);
+    let out = run_script_in(&home, &line_script(units, Some("meas:vin=10.2")), &more);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    db
+    home.join("records.db")
 }
 
 struct Served(Child, u16);
