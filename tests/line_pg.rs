@@ -251,6 +251,12 @@ fn a_server_stopped_mid_run_and_started_again_loses_and_doubles_nothing() {
         log.contains("retrying in"),
         "the outage is in the log: {log}"
     );
+    let messages = log
+        .lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, m)| m));
+    for m in messages.filter(|m| m.starts_with("line")) {
+        println!("station log: {m}");
+    }
     let (sent, received, duplicates, lost) = counts(&pg, "st-o", &db);
     assert_eq!((sent, received, duplicates, lost), (16, 16, 0, 0));
     let cursor = Records::open(&db)

@@ -140,7 +140,7 @@ impl Worker {
                 // Once per outage at warn; each retry at debug, so a day offline is one line.
                 if first {
                     log::warn!(
-                        "line: {e}; {} unit(s) kept on this station, retrying in {wait} s \
+                        "{e}; {} unit(s) kept on this station, retrying in {wait} s \
                          (flashing and recording go on)",
                         status.backlog
                     );
