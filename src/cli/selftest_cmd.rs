@@ -240,9 +240,13 @@ fn clock() -> Result<String, String> {
 /// (the backlog the OLED's counters screen shows).
 fn line_database(url: &str, records: &Path) -> Result<String, String> {
     let target = crate::replica::target_of(url);
-    let backlog = Records::open_read_only(records)
-        .and_then(|r| r.backlog(&target))
-        .map_err(|e| e.to_string())?;
+    // No records yet (a new station): nothing waits for the line.
+    let backlog = match records.exists() {
+        true => Records::open_read_only(records)
+            .and_then(|r| r.backlog(&target))
+            .map_err(|e| e.to_string())?,
+        false => 0,
+    };
     match reach(url) {
         Ok(()) => Ok(format!("{target}: reachable, {backlog} unit(s) to send")),
         Err(e) => Err(format!(
@@ -253,14 +257,7 @@ fn line_database(url: &str, records: &Path) -> Result<String, String> {
 
 #[cfg(feature = "postgres")]
 fn reach(url: &str) -> Result<(), String> {
-    let config = crate::replica::pg::config(url).map_err(|e| e.to_string())?;
-    let mut client = config
-        .connect(postgres::NoTls)
-        .map_err(|e| format!("line database {}: {e}", crate::replica::target_of(url)))?;
-    client
-        .simple_query("SELECT 1")
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    crate::replica::pg::ping(url).map_err(|e| format!("{e} ({})", crate::replica::target_of(url)))
 }
 
 #[cfg(not(feature = "postgres"))]

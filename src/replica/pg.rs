@@ -63,6 +63,13 @@ pub fn connect(config: &Config) -> Result<Client, ReplicaError> {
     Ok(client)
 }
 
+/// Whether the line database answers (`selftest`): connects and asks nothing of the schema.
+pub fn ping(url: &str) -> Result<(), ReplicaError> {
+    let mut client = config(url)?.connect(NoTls).map_err(server)?;
+    client.simple_query("SELECT 1").map_err(server)?;
+    Ok(())
+}
+
 /// The replica's store: one connection, opened when needed and again after any failure.
 pub struct PgStore {
     config: Config,
