@@ -119,9 +119,20 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         &super::edges::EdgeConfig {
             station: &station_name,
             records: &records_path,
-            line_db: args.edges.line_db.as_deref(),
-            dashboard: args.edges.dashboard.as_deref(),
-            token_file: args.edges.token_file.as_ref(),
+            // `--config` brings its [line] and [dashboard] along, as on the station.
+            line_db: args
+                .edges
+                .line_db
+                .as_deref()
+                .or(config.as_ref().and_then(|c| c.line.database.as_deref())),
+            dashboard: args
+                .edges
+                .dashboard
+                .as_deref()
+                .or(config.as_ref().and_then(|c| c.dashboard.listen.as_deref())),
+            token_file: args.edges.token_file.as_ref().or(config
+                .as_ref()
+                .and_then(|c| c.dashboard.token_file.as_ref())),
         },
         &mut writer,
     );
