@@ -18,20 +18,24 @@ pub fn usb_error(e: rusb::Error) -> UsbError {
 }
 
 pub struct LibUsbBus {
-    context: Context,
+    _checked: (),
 }
 
 impl LibUsbBus {
     /// Fails cleanly (never panics) on a machine without a USB bus.
     pub fn new() -> Result<Self, UsbError> {
-        Ok(LibUsbBus {
-            context: Context::new().map_err(usb_error)?,
-        })
+        Context::new().map_err(usb_error)?;
+        Ok(LibUsbBus { _checked: () })
     }
 
+    /// The Particle devices on the bus now. Each listing is a fresh libusb context, whose
+    /// device list is read from sysfs at that moment: a long-lived context's list changes only
+    /// when its netlink monitor hears the kernel's uevents (libusb linux_netlink.c), and a board
+    /// re-enumerates after every reset — a missed event and the board is never seen again.
     fn particle_devices(&self) -> Result<Vec<(Device<Context>, DeviceInfo)>, UsbError> {
+        let context = Context::new().map_err(usb_error)?;
         let mut found = Vec::new();
-        for device in self.context.devices().map_err(usb_error)?.iter() {
+        for device in context.devices().map_err(usb_error)?.iter() {
             let Ok(descriptor) = device.device_descriptor() else {
                 continue;
             };

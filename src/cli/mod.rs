@@ -21,6 +21,7 @@ mod run_terminal;
 mod screenshot_cmd;
 mod selftest_cmd;
 mod service;
+mod sim_cmd;
 mod sim_faults;
 mod sim_setup;
 mod terminal_view;
@@ -76,6 +77,9 @@ enum Command {
     Line(line_cmd::LineCommand),
     /// The line dashboard in the browser (read-only), from PostgreSQL or a station's records
     Dashboard(dashboard_cmd::Args),
+    /// Simulated boards for other programs: `sim usb -- COMMAND` (emulated USB, needs umockdev)
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -97,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Records(cmd) => records_cmd::run(cmd),
         Command::Line(cmd) => line_cmd::run(cmd),
         Command::Dashboard(args) => dashboard_cmd::run(args),
+        Command::Sim(cmd) => sim_cmd::run(cmd),
         Command::Keygen { out } => crate::stick::keys::generate(&out)
             .map(|()| {
                 println!(

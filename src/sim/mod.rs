@@ -8,6 +8,7 @@ pub mod fault;
 pub mod scheduler;
 pub mod serial;
 pub mod swd;
+pub mod usbdevfs;
 
 pub use argon::SimArgon;
 pub use bus::SimBus;

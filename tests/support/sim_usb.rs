@@ -1,0 +1,83 @@
+//! Running programs under `flashline sim usb`: simulated boards on an emulated kernel USB
+//! interface. Tests skip — saying so on stderr — only where umockdev is not installed; CI
+//! installs it (.ci/run).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_flashline");
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// Boards' costs at 20× real time: a 15 s flash takes under a second of board time.
+pub const SPEEDUP: &str = "20";
+
+/// Whether `sim usb` can run here; prints why not once.
+pub fn available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        let out = Command::new(BIN)
+            .args(["sim", "usb", "--", "true"])
+            .output()
+            .expect("run flashline");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return true;
+        }
+        assert!(
+            err.contains("umockdev"),
+            "`sim usb -- true` failed for another reason than umockdev missing: {err}"
+        );
+        false
+    })
+}
+
+/// Skips the calling test (returns true) where umockdev is missing, loudly.
+pub fn skip(test: &str) -> bool {
+    if available() {
+        return false;
+    }
+    eprintln!(
+        "SKIPPED {test}: umockdev is not installed (apt install umockdev); \
+         the emulated-USB tests need it"
+    );
+    true
+}
+
+/// `flashline sim usb OPTIONS -- COMMAND…` from the repository root.
+pub fn sim_usb(options: &[&str], command: &[&str]) -> Output {
+    let mut c = Command::new(BIN);
+    c.current_dir(ROOT)
+        .args(["sim", "usb", "--speedup", SPEEDUP])
+        .args(options)
+        .arg("--")
+        .args(command)
+        .env("RUST_LOG", "warn");
+    c.output().expect("run flashline sim usb")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Both streams, for assertion messages.
+pub fn shown(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// The `--report` a run wrote.
+pub fn report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("sim usb --report written");
+    serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// The one JSON document a `--json` command printed.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", shown(out)))
+}
