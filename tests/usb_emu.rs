@@ -61,3 +61,47 @@ fn a_blank_board_is_flashed_over_the_real_usb_path() {
         .collect();
     assert!(devnums.windows(2).all(|w| w[1] > w[0]), "{devnums:?}");
 }
+
+#[test]
+fn reading_a_running_board_leaves_its_serial_port_to_cdc_acm() {
+    if skip("reading_a_running_board_leaves_its_serial_port_to_cdc_acm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rep = dir.path().join("report.json");
+    let out = sim_usb(
+        &["--bundle", BUNDLE, "--report", rep.to_str().unwrap()],
+        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let doc = json(&out);
+    assert_eq!(doc["modules_written"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["modules_skipped"].as_array().unwrap().len(), 4);
+    // Module info is a vendor request to the device: no interface needs claiming, and
+    // taking interface 0 from cdc_acm would pull /dev/ttyACM* away from the station's tests.
+    let r = report(&rep);
+    assert_eq!(r[0]["driver_unbinds"], 0, "{r}");
+    assert_eq!(r[0]["enumerations"].as_array().unwrap().len(), 1, "{r}");
+}
+
+#[test]
+fn flashing_one_slot_sends_nothing_to_the_board_in_the_next() {
+    if skip("flashing_one_slot_sends_nothing_to_the_board_in_the_next") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rep = dir.path().join("report.json");
+    let out = sim_usb(
+        &["--slots", "2", "--report", rep.to_str().unwrap()],
+        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(json(&out)["outcome"], "ok");
+    // Finding the board by port reads each board's serial number (its device ID) from sysfs,
+    // where the kernel keeps it: the other slot's board, mid-flash on a station, gets no
+    // string-descriptor requests every 100 ms.
+    let r = report(&rep);
+    assert_eq!(r[1]["port"], "1-2");
+    assert_eq!(r[1]["control_transfers"], 0, "{r}");
+    assert_eq!(r[1]["opens"], 0, "{r}");
+}

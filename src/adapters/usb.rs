@@ -2,6 +2,8 @@
 //! A translation only: every decision lives in `core`.
 
 use rusb::{Context, Device, DeviceHandle, UsbContext};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::module::PARTICLE_VID;
@@ -18,14 +20,20 @@ pub fn usb_error(e: rusb::Error) -> UsbError {
 }
 
 pub struct LibUsbBus {
-    _checked: (),
+    /// Where the kernel lists USB devices by port path (`1-1.2/serial`, …).
+    sysfs: PathBuf,
 }
+
+/// The longest serial-number attribute read from sysfs (a device ID is 24 characters).
+const MAX_SERIAL: u64 = 128;
 
 impl LibUsbBus {
     /// Fails cleanly (never panics) on a machine without a USB bus.
     pub fn new() -> Result<Self, UsbError> {
         Context::new().map_err(usb_error)?;
-        Ok(LibUsbBus { _checked: () })
+        Ok(LibUsbBus {
+            sysfs: PathBuf::from(SYSFS_USB_DEVICES),
+        })
     }
 
     /// The Particle devices on the bus now. Each listing is a fresh libusb context, whose
@@ -44,12 +52,16 @@ impl LibUsbBus {
             }
             let ports = device.port_numbers().unwrap_or_default();
             let port = PortPath::from_bus_ports(device.bus_number(), &ports);
-            // The serial number is the device ID; reading it needs the device opened.
-            let serial = device
-                .open()
-                .ok()
-                .and_then(|h| h.read_serial_number_string_ascii(&descriptor).ok())
-                .map(|s| s.trim_matches(char::from(0)).to_lowercase());
+            // The serial number is the device ID. The kernel read it at enumeration and keeps
+            // it in sysfs; asking the device would put string requests on every board's
+            // control pipe — other slots' boards mid-flash included — at every poll.
+            let serial = sysfs_serial(&self.sysfs, &port).or_else(|| {
+                device
+                    .open()
+                    .ok()
+                    .and_then(|h| h.read_serial_number_string_ascii(&descriptor).ok())
+                    .map(|s| s.trim_matches(char::from(0)).to_lowercase())
+            });
             let info = DeviceInfo {
                 vid: descriptor.vendor_id(),
                 pid: descriptor.product_id(),
@@ -59,8 +71,21 @@ impl LibUsbBus {
             };
             found.push((device, info));
         }
+        found.sort_by(|a, b| a.1.port.0.cmp(&b.1.port.0));
         Ok(found)
     }
+}
+
+/// The kernel's sysfs directory of USB devices, named by port path.
+pub const SYSFS_USB_DEVICES: &str = "/sys/bus/usb/devices";
+
+/// The `serial` attribute of the device on `port`, lower-cased, if sysfs has one.
+pub fn sysfs_serial(sysfs: &Path, port: &PortPath) -> Option<String> {
+    let file = std::fs::File::open(sysfs.join(&port.0).join("serial")).ok()?;
+    let mut text = String::new();
+    file.take(MAX_SERIAL).read_to_string(&mut text).ok()?;
+    let serial = text.trim().to_lowercase();
+    (!serial.is_empty()).then_some(serial)
 }
 
 impl UsbBus for LibUsbBus {
@@ -79,15 +104,15 @@ impl UsbBus for LibUsbBus {
             .find(|(_, info)| &info.port == port)
             .ok_or(UsbError::NoDevice)?;
         let handle = device.open().map_err(usb_error)?;
-        // Device OS's CDC driver may hold interface 0 in normal mode; control requests to
-        // the device itself do not need it claimed, DFU requests do.
-        let _ = handle.set_auto_detach_kernel_driver(true);
-        let claimed = handle.claim_interface(0).is_ok();
+        // Nothing is claimed here. Control requests to the device (Device OS's vendor
+        // requests) need no interface; in normal mode interfaces 0 and 1 belong to cdc_acm,
+        // and claiming one with auto-detach would take /dev/ttyACM* away. The DFU interface
+        // is claimed when its alternate setting is selected.
         Ok(Box::new(LibUsbDevice {
             device,
             handle,
             info,
-            claimed,
+            claimed: false,
         }))
     }
 }
@@ -212,6 +237,25 @@ mod tests {
         assert_eq!(usb_error(rusb::Error::Pipe), UsbError::Stall);
         assert_eq!(usb_error(rusb::Error::NoDevice), UsbError::NoDevice);
         assert_eq!(usb_error(rusb::Error::Timeout), UsbError::Timeout);
+    }
+
+    #[test]
+    fn the_serial_number_comes_from_sysfs_bounded() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("1-1.2")).unwrap();
+        std::fs::write(
+            root.path().join("1-1.2/serial"),
+            "E00FCE68F372FE94A3FAD5FB\n",
+        )
+        .unwrap();
+        let port = PortPath("1-1.2".into());
+        assert_eq!(
+            sysfs_serial(root.path(), &port).as_deref(),
+            Some("e00fce68f372fe94a3fad5fb")
+        );
+        std::fs::write(root.path().join("1-1.2/serial"), "x".repeat(10_000)).unwrap();
+        assert_eq!(sysfs_serial(root.path(), &port).unwrap().len(), 128);
+        assert_eq!(sysfs_serial(root.path(), &PortPath("1-3".into())), None);
     }
 
     #[test]
