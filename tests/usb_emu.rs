@@ -5,7 +5,7 @@
 #[path = "support/sim_usb.rs"]
 mod sim_usb;
 
-use sim_usb::{json, report, shown, sim_usb, skip, BIN};
+use sim_usb::{json, report, shown, sim_usb, skip, text, BIN};
 
 const BUNDLE: &str = "bundles/example-argon";
 
@@ -104,4 +104,111 @@ fn flashing_one_slot_sends_nothing_to_the_board_in_the_next() {
     assert_eq!(r[1]["port"], "1-2");
     assert_eq!(r[1]["control_transfers"], 0, "{r}");
     assert_eq!(r[1]["opens"], 0, "{r}");
+}
+
+#[test]
+fn a_board_pulled_mid_write_is_unplugged_not_a_dfu_error() {
+    if skip("a_board_pulled_mid_write_is_unplugged_not_a_dfu_error") {
+        return;
+    }
+    let out = sim_usb(
+        &["--fault", "1-1=unplug-after:200000"],
+        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let doc = json(&out);
+    // The transfer in flight when the cable goes ends in a bus error (EPROTO → libusb's
+    // LIBUSB_ERROR_IO); the device leaves sysfs when the hub reports the port change.
+    assert_eq!(doc["code"], "E-UNPLUGGED", "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("system-part"),
+        "pulled during the system part (200 kB in): {doc}"
+    );
+}
+
+#[test]
+fn a_board_that_never_comes_back_after_reset_is_reported_so() {
+    if skip("a_board_that_never_comes_back_after_reset_is_reported_so") {
+        return;
+    }
+    let out = sim_usb(
+        &["--fault", "no-reenumerate"],
+        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let doc = json(&out);
+    assert_eq!(doc["code"], "E-REENUM", "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("1-1"),
+        "names the port: {doc}"
+    );
+}
+
+#[test]
+fn trace_and_readback_work_on_the_hardware_path() {
+    if skip("trace_and_readback_work_on_the_hardware_path") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let out = sim_usb(
+        &[],
+        &[
+            BIN,
+            "flash",
+            "--bundle",
+            BUNDLE,
+            "--port",
+            "1-1",
+            "--readback",
+            "--json",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(json(&out)["outcome"], "ok");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // DFU UPLOADs (request 2, class IN) read every written range back: as many bytes as
+    // were written to the three DFU modules.
+    let uploaded: usize = lines
+        .iter()
+        .filter(|l| l["request_type"] == 0xa1 && l["request"] == 2 && l["status"] == "ok")
+        .map(|l| l["data"].as_str().map_or(0, |d| d.len() / 2))
+        .sum();
+    assert!(uploaded >= 153_024 + 634_692 + 11_972, "{uploaded}");
+    // The DFU session began by selecting alternate setting 0 of interface 0.
+    assert!(
+        lines.iter().any(|l| l["kind"] == "alt" && l["alt"] == 0),
+        "{:?}",
+        &lines[..5.min(lines.len())]
+    );
+}
+
+#[test]
+fn list_shows_every_board_with_its_port_path_and_mode() {
+    if skip("list_shows_every_board_with_its_port_path_and_mode") {
+        return;
+    }
+    let out = sim_usb(&["--slots", "3"], &[BIN, "flash", "--list"]);
+    assert!(out.status.success(), "{}", shown(&out));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (line, port) in lines.iter().zip(["1-1", "1-2", "1-3"]) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&words[..3], [port, "argon", "DFU"], "{line}");
+        assert_eq!(words[3].len(), 24, "device ID: {line}");
+    }
+    let out = sim_usb(
+        &["--slots", "2", "--bundle", BUNDLE],
+        &[BIN, "flash", "--list", "--json"],
+    );
+    let boards = json(&out);
+    assert_eq!(boards.as_array().unwrap().len(), 2, "{boards}");
+    assert_eq!(boards[0]["pid"], 0xc00c, "normal mode: {boards}");
+    assert_eq!(boards[1]["port"], "1-2");
 }

@@ -113,6 +113,7 @@ impl UsbBus for LibUsbBus {
             handle,
             info,
             claimed: false,
+            sysfs: self.sysfs.clone(),
         }))
     }
 }
@@ -122,6 +123,52 @@ pub struct LibUsbDevice {
     handle: DeviceHandle<Context>,
     info: DeviceInfo,
     claimed: bool,
+    sysfs: PathBuf,
+}
+
+/// How long the kernel may take to drop a device whose transfer failed on the wire: it learns
+/// of a pulled cable from the hub's status-change endpoint, polled every 256 ms for a USB 2
+/// hub (bInterval 12).
+const DISCONNECT_NOTICED_WITHIN: Duration = Duration::from_millis(600);
+
+impl LibUsbDevice {
+    /// A transfer error as the port reports it. The transfer in flight when a board is pulled
+    /// (or resets) ends in a bus error — EPROTO, "no handshake", which libusb reports as
+    /// LIBUSB_ERROR_IO — not ENODEV: that only comes once the kernel has noticed. So a bus
+    /// error from a device that then leaves its port is the device going away.
+    fn error(&self, e: rusb::Error) -> UsbError {
+        if e == rusb::Error::Io && self.leaves_its_port() {
+            return UsbError::NoDevice;
+        }
+        usb_error(e)
+    }
+
+    fn leaves_its_port(&self) -> bool {
+        let started = std::time::Instant::now();
+        loop {
+            match on_port(&self.sysfs, &self.info.port, &self.device) {
+                Some(false) => return true,
+                // No sysfs to tell (not Linux): say what libusb said.
+                None => return false,
+                Some(true) if started.elapsed() >= DISCONNECT_NOTICED_WITHIN => return false,
+                Some(true) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
+/// Whether `device` (bus and address) is still the one on `port`; None without sysfs.
+fn on_port(sysfs: &Path, port: &PortPath, device: &Device<Context>) -> Option<bool> {
+    if !sysfs.is_dir() {
+        return None;
+    }
+    let read = |name: &str| -> Option<u8> {
+        let file = std::fs::File::open(sysfs.join(&port.0).join(name)).ok()?;
+        let mut text = String::new();
+        file.take(16).read_to_string(&mut text).ok()?;
+        text.trim().parse().ok()
+    };
+    Some(read("busnum") == Some(device.bus_number()) && read("devnum") == Some(device.address()))
 }
 
 impl UsbDevice for LibUsbDevice {
@@ -141,7 +188,7 @@ impl UsbDevice for LibUsbDevice {
                 &mut buf,
                 timeout,
             )
-            .map_err(usb_error)?;
+            .map_err(|e| self.error(e))?;
         buf.truncate(n);
         Ok(buf)
     }
@@ -154,7 +201,7 @@ impl UsbDevice for LibUsbDevice {
     ) -> Result<(), UsbError> {
         self.handle
             .write_control(s.request_type, s.request, s.value, s.index, data, timeout)
-            .map_err(usb_error)?;
+            .map_err(|e| self.error(e))?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::core::module::Platform;
 use crate::ports::{Clock, SerialPorts};
+use crate::sim::argon::Presence;
 use crate::sim::clock::ScaledClock;
 use crate::sim::serial::SimSerialPorts;
 use crate::sim::usbdevfs::{self, port_name, EmulatedBus, PRELOAD};
@@ -171,8 +172,22 @@ fn boards(args: &UsbArgs, clock: &Arc<dyn Clock>) -> Result<Vec<SimArgon>> {
         }
         out.push(board);
     }
+    // A program started next sees every board up, as on a station whose boards were seated
+    // before it started.
+    for board in &out {
+        let deadline = crate::ports::clock::Deadline::after(clock.as_ref(), BOOT_WAIT);
+        while matches!(board.presence(), Presence::Rebooting { .. })
+            && !deadline.passed(clock.as_ref())
+        {
+            clock.sleep(std::time::Duration::from_millis(10));
+        }
+    }
     Ok(out)
 }
+
+/// Longest a board may take to boot before COMMAND starts (a board that never boots, e.g.
+/// `no-bootloader`, is left as it is).
+const BOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn usb(args: UsbArgs) -> Result<ExitCode> {
     if !(1..=15).contains(&args.slots) {
