@@ -212,3 +212,82 @@ fn list_shows_every_board_with_its_port_path_and_mode() {
     assert_eq!(boards[0]["pid"], 0xc00c, "normal mode: {boards}");
     assert_eq!(boards[1]["port"], "1-2");
 }
+
+/// A bundle like the example whose user part is the product firmware (v6, not Tinker v5): a
+/// board preloaded with it runs Device OS and needs one DFU module from the example.
+fn product_bundle(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in [
+        "argon-bootloader@1.5.0.bin",
+        "argon-softdevice@1.5.0.bin",
+        "argon-system-part1@1.5.0.bin",
+        "product-demo-1.0.0.bin",
+    ] {
+        std::fs::copy(format!("{}/{BUNDLE}/{f}", sim_usb::ROOT), dir.join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.join("bundle.toml"),
+        "name = \"product\"\nversion = \"1.0.0\"\nplatform = \"argon\"\nmodules = [\
+         \"argon-bootloader@1.5.0.bin\", \"argon-softdevice@1.5.0.bin\", \
+         \"argon-system-part1@1.5.0.bin\", \"product-demo-1.0.0.bin\"]\n",
+    )
+    .unwrap();
+    let lock = std::process::Command::new(BIN)
+        .args(["bundle", "lock", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{}", shown(&lock));
+    dir.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_running_board_enters_dfu_by_control_request_or_at_14400_baud_on_its_tty() {
+    if skip("a_running_board_enters_dfu_by_control_request_or_at_14400_baud_on_its_tty") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let product = product_bundle(&dir.path().join("product"));
+    for faults in [None, Some("refuse-dfu-request")] {
+        let rep = dir.path().join("report.json");
+        let mut options = vec![
+            "--bundle",
+            product.as_str(),
+            "--report",
+            rep.to_str().unwrap(),
+        ];
+        if let Some(f) = faults {
+            options.extend(["--fault", f]);
+        }
+        let out = sim_usb(
+            &options,
+            &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+        );
+        assert!(out.status.success(), "{faults:?}: {}", shown(&out));
+        let doc = json(&out);
+        assert_eq!(
+            doc["modules_written"],
+            serde_json::json!(["user-part#1 v5"]),
+            "{doc}"
+        );
+        // Device OS, DFU mode (entered either way), Device OS with the new user part.
+        let r = report(&rep);
+        let ids: Vec<&str> = r[0]["enumerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["2b04:c00c", "2b04:d00c", "2b04:c00c"],
+            "{faults:?}: {r}"
+        );
+        if faults.is_some() {
+            let log = sim_usb::text(&out.stderr);
+            assert!(
+                log.contains("14400-baud"),
+                "the serial trick was used: {log}"
+            );
+        }
+    }
+}
