@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::core::module::Platform;
+use crate::core::target::LayoutFamily;
 use crate::ports::{Clock, SerialPorts};
 use crate::sim::argon::Presence;
 use crate::sim::clock::ScaledClock;
@@ -129,7 +130,7 @@ fn faults_for(specs: &[String], port: &str) -> Result<Vec<Fault>> {
 
 fn boards(args: &UsbArgs, clock: &Arc<dyn Clock>) -> Result<Vec<SimArgon>> {
     let platform = Platform::by_name(&args.platform)
-        .filter(|p| p.gen3 && p.usb_pid_dfu.is_some())
+        .filter(|p| p.family == LayoutFamily::Nrf52840 && p.usb_pid_dfu.is_some())
         .with_context(|| {
             format!(
                 "unknown platform `{}` (Gen3 boards: argon, boron, …)",

@@ -5,20 +5,6 @@
 
 use crate::core::module::{Platform, PARTICLE_VID};
 
-/// `USBD_PRODUCT_NAME` per platform id: bootloader/src/nRF52840/usbd_device.cpp:141-156 @ v6.2.0
-/// ("Argon DFU Mode"); Device OS names its CDC product, serial and control strings after the same
-/// board (hal/src/argon/app_usbd_string_config.h:87,135-136 @ v6.2.0: "Argon CDC Mode",
-/// "Argon Serial", "Argon Control Interface"; hal/src/boron/… likewise). E-SoM-X (15 in
-/// hal/shared/platforms.h:30 @ v6.2.0) is left out: flashline's platform table has no id 15.
-pub const PRODUCT_NAMES: &[(u16, &str)] = &[
-    (12, "Argon"),
-    (13, "Boron"),
-    (22, "A-SoM"),
-    (23, "B-SoM"),
-    (25, "B5-SoM"),
-    (26, "Tracker"),
-];
-
 pub const MANUFACTURER: &str = "Particle";
 /// bcdDevice of the Gen3 bootloader (usbd_device.cpp:169-170 @ v1.5.0, unchanged at v6.2.0).
 pub const DFU_BCD_DEVICE: u16 = 0x0251;
@@ -94,11 +80,12 @@ pub struct Descriptors {
     pub strings: Vec<(u8, String)>,
 }
 
+/// The board's name in its USB strings: `USBD_PRODUCT_NAME` (bootloader/src/nRF52840/
+/// usbd_device.cpp:141-156 @ v6.2.0, "Argon DFU Mode"); Device OS names its CDC product, serial
+/// and control strings after the same board (hal/src/argon/app_usbd_string_config.h:87,135-136
+/// @ v6.2.0: "Argon CDC Mode", "Argon Serial", "Argon Control Interface").
 pub fn product_name(platform: &Platform) -> String {
-    PRODUCT_NAMES
-        .iter()
-        .find(|(id, _)| *id == platform.id)
-        .map_or_else(|| platform.name.to_string(), |(_, n)| n.to_string())
+    platform.usb_name.unwrap_or(platform.name).to_string()
 }
 
 /// The bootloader's descriptors: one interface (class 0xFE/1/2, DFU mode) with an alternate
@@ -468,9 +455,7 @@ mod tests {
         let boron = Platform::by_name("boron").unwrap();
         let d = dfu_mode(&boron, "x", &[], &FD);
         assert_eq!((d.pid, d.string(2)), (0xd00d, Some("Boron DFU Mode")));
-        for (id, _) in PRODUCT_NAMES {
-            let p = Platform::by_id(*id).unwrap();
-            assert!(p.gen3 && p.usb_pid_dfu.is_some(), "{}", p.name);
-        }
+        let bsom = Platform::by_name("bsom").unwrap();
+        assert_eq!(normal_mode(&bsom, "x").string(2), Some("B-SoM CDC Mode"));
     }
 }
