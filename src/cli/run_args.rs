@@ -11,9 +11,15 @@ pub struct Args {
     /// Simulated boards, buttons, fixtures and display
     #[arg(long)]
     pub sim: bool,
-    /// Timed events on the virtual clock (with --sim); exits when they are done
-    #[arg(long, requires = "sim")]
+    /// Timed events (with --sim: on the virtual clock; with --sim-io: in real time); exits
+    /// when they are done
+    #[arg(long)]
     pub script: Option<PathBuf>,
+    /// Real USB and serial, simulated buttons and fixture switches played by --script, no
+    /// OLED or stack light: a station on the slots' USB ports without its GPIO (e.g. under
+    /// `flashline sim usb`)
+    #[arg(long, conflicts_with = "sim", requires = "script")]
+    pub sim_io: bool,
     /// With --sim and no terminal (or --script): write each distinct OLED frame to DIR as
     /// NNNN.png and NNNN.json (time, screen, each slot's state, code, progress, lights)
     #[arg(long, requires = "sim", value_name = "DIR")]

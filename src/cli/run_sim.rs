@@ -16,8 +16,8 @@ use super::unit_line::{exit_code, held_line, unit_line};
 use crate::core::station::Station;
 use crate::core::unit::UnitRecord;
 use crate::ports::Clock;
-use crate::runtime::script::{Action, Script};
-use crate::runtime::sim_world::{SimButton, SimWorld};
+use crate::runtime::script::{Action, Script, ScriptWorld};
+use crate::runtime::sim_world::SimButton;
 use crate::runtime::{Driver, Shown};
 use crate::sim::scheduler::VirtualScheduler;
 
@@ -41,14 +41,8 @@ pub fn run(
         None => (Arc::new(scheduler.clone()), Box::new(scheduler)),
     };
     let sim = setup.into_run(clock, spawner, TICK);
-    let mut driver = ScriptDriver {
-        world: sim.world,
-        script: sim.script,
-        next: 0,
-        print: !json,
-        pending_frame: false,
-        frames,
-    };
+    let mut driver = ScriptDriver::new(sim.world, sim.script, !json);
+    driver.frames = frames;
     let summary = sim.runtime.run(&mut driver);
     super::edges::stop(sim.replica);
     if let Some(frames) = driver.frames.take() {
@@ -65,9 +59,9 @@ pub fn run(
     Ok(exit_code(&summary))
 }
 
-/// Plays a script's events on the virtual clock, then stops once every slot has settled.
-struct ScriptDriver {
-    world: SimWorld,
+/// Plays a script's events on the runtime's clock, then stops once every slot has settled.
+pub(super) struct ScriptDriver<W: ScriptWorld> {
+    world: W,
     script: Script,
     next: usize,
     /// Printing stops quietly when stdout goes away (`| head`).
@@ -82,7 +76,18 @@ const LONG_HOLD: Duration = Duration::from_millis(1500);
 /// Quiet time after the last event before a script run may end (debounce, long presses).
 const SETTLE: Duration = Duration::from_millis(2000);
 
-impl ScriptDriver {
+impl<W: ScriptWorld> ScriptDriver<W> {
+    pub(super) fn new(world: W, script: Script, print: bool) -> Self {
+        ScriptDriver {
+            world,
+            script,
+            next: 0,
+            print,
+            pending_frame: false,
+            frames: None,
+        }
+    }
+
     fn say(&mut self, text: &str) {
         if self.print && writeln!(std::io::stdout(), "{text}").is_err() {
             self.print = false;
@@ -90,7 +95,7 @@ impl ScriptDriver {
     }
 }
 
-impl Driver for ScriptDriver {
+impl<W: ScriptWorld> Driver for ScriptDriver<W> {
     fn tick(&mut self, now: Duration, station: &mut Station) -> bool {
         while let Some(event) = self.script.events.get(self.next).filter(|e| e.at() <= now) {
             let slot = event

@@ -19,19 +19,28 @@ use crate::ports::{
     DigitalInput, DigitalOutput, Display, DisplayError, LightOutputs, PortPath, StationInputs,
     StationOutputs, UsbBus,
 };
+use crate::runtime::script::Script;
+use crate::runtime::sim_io::SimIo;
 use crate::runtime::{port_views, Boards, DebouncedInputs, Driver, Lights, OsThreads, Runtime};
 
+/// The station on this machine's hardware. With `scripted` (a script, and whether to print)
+/// only the USB boards and their serial ports are real: the buttons and fixture switches are
+/// the script's, and there is no OLED, stack light or self-test (`run --sim-io`).
 pub fn run(
     config_path: &Path,
     records: Option<&Path>,
     json: bool,
     overrides: &super::run_args::EdgeArgs,
+    scripted: Option<(Script, bool)>,
 ) -> Result<ExitCode> {
+    let sim_io = scripted.is_some();
     let mut config = match StationConfig::load(config_path) {
         Ok(c) => c,
         Err(e) => {
             // No login on the station: the OLED is where a technician sees why it stopped.
-            show_problem(&DisplayConfig::default(), "NO CONFIG", &e.to_string());
+            if !sim_io {
+                show_problem(&DisplayConfig::default(), "NO CONFIG", &e.to_string());
+            }
             return Err(e.into());
         }
     };
@@ -41,10 +50,13 @@ pub fn run(
     }
     // The self-test's checks at every start: a problem is logged and shown on the OLED for a
     // while, and the station runs on (most problems only touch one slot or the records).
-    let failing: Vec<_> = super::selftest_cmd::checks(config_path, false)
-        .into_iter()
-        .filter(|c| !c.ok)
-        .collect();
+    let failing: Vec<_> = match sim_io {
+        true => Vec::new(),
+        false => super::selftest_cmd::checks(config_path, false)
+            .into_iter()
+            .filter(|c| !c.ok)
+            .collect(),
+    };
     for c in &failing {
         log::error!("selftest {}: {}", c.name, c.detail);
     }
@@ -67,14 +79,29 @@ pub fn run(
             None
         }
     };
-    let inputs = open_inputs(&config).context("opening the buttons and fixture switches")?;
-    let outputs = open_outputs(&config).context("opening the stack light and buzzer")?;
+    let slot_names: Vec<String> = config.slots.iter().map(|s| s.name.clone()).collect();
+    let (inputs, outputs, display, mut driver): (_, _, Option<Box<dyn Display>>, Box<dyn Driver>) =
+        match scripted {
+            Some((script, print)) => {
+                check_sim_io_script(&script, &slot_names)?;
+                let io = SimIo::new(&slot_names);
+                let inputs = io.inputs();
+                let driver = super::run_sim::ScriptDriver::new(io, script, print);
+                (inputs, None, None, Box::new(driver))
+            }
+            None => (
+                open_inputs(&config).context("opening the buttons and fixture switches")?,
+                Some(open_outputs(&config).context("opening the stack light and buzzer")?),
+                Some(Box::new(LazyOled {
+                    path: config.display.i2c.clone(),
+                    address: config.display.address,
+                    inner: None,
+                })),
+                service_driver()?,
+            ),
+        };
     let mut station = Station::new(
-        &config
-            .slots
-            .iter()
-            .map(|s| s.name.clone())
-            .collect::<Vec<_>>(),
+        &slot_names,
         config.options(),
         bundle.as_ref().map(BundleLabel::from),
     );
@@ -113,11 +140,7 @@ pub fn run(
         clock: Arc::new(SystemClock::default()),
         spawner: Box::new(OsThreads),
         inputs: DebouncedInputs::new(inputs, Duration::from_millis(config.buttons.debounce_ms)),
-        display: Some(Box::new(LazyOled {
-            path: config.display.i2c.clone(),
-            address: config.display.address,
-            inner: None,
-        })),
+        display,
         boards: Box::new(UsbBoards {
             ports: config
                 .slots
@@ -138,28 +161,15 @@ pub fn run(
             records: records_path.clone(),
             station: config.station.clone(),
         }),
-        lights: Lights::new(
-            Duration::from_millis(config.lights.buzzer_ms),
-            Some(outputs),
-        ),
+        lights: Lights::new(Duration::from_millis(config.lights.buzzer_ms), outputs),
         edges: started.edges,
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
-    }
-    let mut driver = ServiceDriver {
-        stop,
-        ready: false,
-        last_ping: Duration::ZERO,
-        watchdog: watchdog_interval(),
     };
     log::info!(
         "station {} ready with {} slot(s)",
         config.station,
         config.slots.len()
     );
-    let summary = runtime.run(&mut driver);
+    let summary = runtime.run(driver.as_mut());
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     super::edges::stop(started.replica);
     if json {
@@ -190,6 +200,47 @@ fn show_problem(display: &DisplayConfig, title: &str, text: &str) {
     if let Ok(mut oled) = open_linux_oled(&display.i2c, display.address) {
         let _ = oled.show(&frame_of(&ui));
     }
+}
+
+/// With `--sim-io` a script names the configured slots and only opens and closes their
+/// fixtures: the boards are whatever is on their USB ports.
+fn check_sim_io_script(script: &Script, slots: &[String]) -> Result<()> {
+    if script.bundle.is_some() {
+        anyhow::bail!(
+            "--sim-io: the script's `bundle` is for --sim; the station uses its active bundle"
+        );
+    }
+    for s in &script.slots {
+        if !slots.contains(&s.name) {
+            anyhow::bail!(
+                "--sim-io: the script's slot `{}` is not in the configuration (slots: {})",
+                s.name,
+                slots.join(", ")
+            );
+        }
+        if s.fault.is_some() || s.preload.is_some() || s.probe.is_some() {
+            anyhow::bail!(
+                "--sim-io: slot `{}`: fault, preload and probe describe simulated boards \
+                 (for emulated USB boards: `flashline sim usb --fault`, `--bundle`)",
+                s.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// systemd's driver: stops on SIGTERM/SIGINT, pings the watchdog.
+fn service_driver() -> Result<Box<dyn Driver>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    Ok(Box::new(ServiceDriver {
+        stop,
+        ready: false,
+        last_ping: Duration::ZERO,
+        watchdog: watchdog_interval(),
+    }))
 }
 
 fn open_inputs(config: &StationConfig) -> Result<StationInputs> {

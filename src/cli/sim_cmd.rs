@@ -145,12 +145,14 @@ fn boards(args: &UsbArgs, clock: &Arc<dyn Clock>) -> Result<Vec<SimArgon>> {
         other => bail!("the simulated board cannot be a {other} yet: argon or boron"),
     };
     let preload = match &args.bundle {
-        Some(dir) => Some(super::run_cmd::load_bundle(dir)?),
+        Some(dir) => Some(super::bundle_arg::load_bundle(dir)?),
         None => None,
     };
     let test_firmware = match (&args.test_firmware, &preload) {
-        (Some(dir), _) => super::run_cmd::test_firmware(&super::run_cmd::load_bundle(dir)?),
-        (None, Some(b)) => super::run_cmd::test_firmware(b),
+        (Some(dir), _) => super::bundle_arg::load_bundle(dir)?
+            .test_firmware()
+            .cloned(),
+        (None, Some(b)) => b.test_firmware().cloned(),
         (None, None) => None,
     };
     let mut out = Vec::new();

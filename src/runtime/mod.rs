@@ -9,6 +9,7 @@ mod inputs;
 mod job;
 mod lights;
 pub mod script;
+pub mod sim_io;
 pub mod sim_world;
 mod stick;
 mod tasks;

@@ -47,6 +47,18 @@ pub enum Action {
     FuncLong,
 }
 
+/// What a script's events act on: simulated boards in fixtures (`--sim`), or only the fixture
+/// switches and buttons of a station whose boards are on its USB ports (`--sim-io`).
+pub trait ScriptWorld {
+    fn slot_index(&self, name: &str) -> Option<usize>;
+    fn seat(&mut self, slot: usize);
+    fn unseat(&mut self, slot: usize);
+    fn reseat(&mut self, slot: usize);
+    fn press(&mut self, button: super::sim_world::SimButton, now: Duration, hold: Duration);
+    /// Releases buttons whose hold time is over.
+    fn tick(&mut self, now: Duration);
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptEvent {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::script::ScriptWorld;
 use super::Boards;
 use crate::core::module::Module;
 use crate::ports::{
@@ -67,16 +68,69 @@ impl SimSlot {
     }
 }
 
-pub struct SimWorld {
-    clock: Arc<dyn Clock>,
-    slots: Vec<SimSlot>,
-    boards: Arc<Mutex<Vec<Option<SimArgon>>>>,
+/// START and FUNC as pins a script or the keyboard presses and releases.
+#[derive(Default)]
+pub struct SimButtons {
     start: SimPin,
     func: SimPin,
     /// Button levels to set at a time: (when, button, pressed).
     presses: Vec<(Duration, SimButton, bool)>,
     /// When each button's last press ends (START, FUNC).
     released: [Duration; 2],
+}
+
+impl SimButtons {
+    /// A press of `hold`. A press while the button is still held, or just after, waits for
+    /// the finger to lift: a real one does, and a gap within the debounce time would merge
+    /// the two presses into one (a press right after a long press was lost that way).
+    pub fn press(&mut self, button: SimButton, now: Duration, hold: Duration) {
+        let last = &mut self.released[button as usize];
+        let at = match last.is_zero() {
+            true => now,
+            false => now.max(*last + PRESS_GAP),
+        };
+        *last = at + hold;
+        self.presses.push((at, button, true));
+        self.presses.push((at + hold, button, false));
+        self.tick(now);
+    }
+
+    fn pin(&self, button: SimButton) -> &SimPin {
+        match button {
+            SimButton::Start => &self.start,
+            SimButton::Func => &self.func,
+        }
+    }
+
+    /// Presses and releases buttons whose time has come.
+    pub fn tick(&mut self, now: Duration) {
+        let (mut due, later): (Vec<_>, Vec<_>) =
+            self.presses.drain(..).partition(|(at, _, _)| *at <= now);
+        self.presses = later;
+        due.sort_by_key(|(at, _, _)| *at);
+        for (_, b, pressed) in due {
+            self.pin(b).set(pressed);
+        }
+    }
+
+    /// The station's inputs: these buttons and the given fixture switches.
+    pub fn inputs(&self, fixtures: &[SimPin]) -> StationInputs {
+        StationInputs {
+            start: Box::new(self.start.clone()),
+            func: Box::new(self.func.clone()),
+            fixtures: fixtures
+                .iter()
+                .map(|f| Some(Box::new(f.clone()) as Box<dyn DigitalInput>))
+                .collect(),
+        }
+    }
+}
+
+pub struct SimWorld {
+    clock: Arc<dyn Clock>,
+    slots: Vec<SimSlot>,
+    boards: Arc<Mutex<Vec<Option<SimArgon>>>>,
+    buttons: SimButtons,
     test_firmware: Option<Module>,
     /// The board each slot had last, for `reseat`.
     removed: Vec<Option<SimArgon>>,
@@ -91,10 +145,7 @@ impl SimWorld {
             clock,
             slots,
             boards,
-            start: SimPin::default(),
-            func: SimPin::default(),
-            presses: Vec::new(),
-            released: [Duration::ZERO; 2],
+            buttons: SimButtons::default(),
             test_firmware: None,
             removed: Vec::new(),
             seed_base: 0,
@@ -195,49 +246,19 @@ impl SimWorld {
         }
     }
 
-    /// A press of `hold`. A press while the button is still held, or just after, waits for
-    /// the finger to lift: a real one does, and a gap within the debounce time would merge
-    /// the two presses into one (a press right after a long press was lost that way).
+    /// A press of `hold` (see `SimButtons::press`).
     pub fn press(&mut self, button: SimButton, now: Duration, hold: Duration) {
-        let last = &mut self.released[button as usize];
-        let at = match last.is_zero() {
-            true => now,
-            false => now.max(*last + PRESS_GAP),
-        };
-        *last = at + hold;
-        self.presses.push((at, button, true));
-        self.presses.push((at + hold, button, false));
-        self.tick(now);
-    }
-
-    fn pin(&self, button: SimButton) -> &SimPin {
-        match button {
-            SimButton::Start => &self.start,
-            SimButton::Func => &self.func,
-        }
+        self.buttons.press(button, now, hold);
     }
 
     /// Presses and releases buttons whose time has come.
     pub fn tick(&mut self, now: Duration) {
-        let (mut due, later): (Vec<_>, Vec<_>) =
-            self.presses.drain(..).partition(|(at, _, _)| *at <= now);
-        self.presses = later;
-        due.sort_by_key(|(at, _, _)| *at);
-        for (_, b, pressed) in due {
-            self.pin(b).set(pressed);
-        }
+        self.buttons.tick(now);
     }
 
     pub fn inputs(&self) -> StationInputs {
-        StationInputs {
-            start: Box::new(self.start.clone()),
-            func: Box::new(self.func.clone()),
-            fixtures: self
-                .slots
-                .iter()
-                .map(|s| Some(Box::new(s.fixture.clone()) as Box<dyn DigitalInput>))
-                .collect(),
-        }
+        let fixtures: Vec<SimPin> = self.slots.iter().map(|s| s.fixture.clone()).collect();
+        self.buttons.inputs(&fixtures)
     }
 
     pub fn board_access(&self) -> SimBoards {
@@ -245,6 +266,27 @@ impl SimWorld {
             boards: self.boards.clone(),
             probes: self.slots.iter().map(|s| s.probe.clone()).collect(),
         }
+    }
+}
+
+impl ScriptWorld for SimWorld {
+    fn slot_index(&self, name: &str) -> Option<usize> {
+        SimWorld::slot_index(self, name)
+    }
+    fn seat(&mut self, slot: usize) {
+        SimWorld::seat(self, slot)
+    }
+    fn unseat(&mut self, slot: usize) {
+        SimWorld::unseat(self, slot)
+    }
+    fn reseat(&mut self, slot: usize) {
+        SimWorld::reseat(self, slot)
+    }
+    fn press(&mut self, button: SimButton, now: Duration, hold: Duration) {
+        self.buttons.press(button, now, hold)
+    }
+    fn tick(&mut self, now: Duration) {
+        self.buttons.tick(now)
     }
 }
 

@@ -37,9 +37,15 @@ impl Address {
     }
 }
 
-/// Text attributes end in a newline, as the kernel writes them.
+/// Text attributes end in a newline, as the kernel writes them — except `dev`: umockdev
+/// links `/sys/dev/char/<major:minor>` from it and, removing the device, unlinks the path
+/// built from the file's contents unstripped (umockdev.vala remove_device), so a newline
+/// there leaves the link behind and the next device with that number aborts the testbed.
 fn lines(attrs: Vec<(&str, String)>) -> Vec<(&str, String)> {
-    attrs.into_iter().map(|(k, v)| (k, v + "\n")).collect()
+    attrs
+        .into_iter()
+        .map(|(k, v)| if k == "dev" { (k, v) } else { (k, v + "\n") })
+        .collect()
 }
 
 fn hex2(v: u8) -> String {
