@@ -140,6 +140,7 @@ impl IoctlService for UsbService {
 
     fn connected(&self, client: Client) {
         let devnode = client.devnode();
+
         let mut s = self.0.lock();
         if let Some(n) = s.nodes.get_mut(&devnode) {
             n.open_files.insert(client.0);
@@ -147,15 +148,22 @@ impl IoctlService for UsbService {
         s.report.opens += 1;
     }
 
-    fn closed(&self, client: Client) {
-        let devnode = client.devnode();
+    fn closed(&self, file: ClientId) {
         let mut s = self.0.lock();
+        let Some(devnode) = s
+            .nodes
+            .iter()
+            .find(|(_, n)| n.open_files.contains(&file))
+            .map(|(d, _)| d.clone())
+        else {
+            return;
+        };
         let Some(n) = s.nodes.get_mut(&devnode) else {
             return;
         };
-        n.usb.close(client.0);
-        n.open_files.remove(&client.0);
-        n.blocked_reaps.remove(&client.0);
+        n.usb.close(file);
+        n.open_files.remove(&file);
+        n.blocked_reaps.remove(&file);
         n.update_gate();
         if n.usb.gone && n.open_files.is_empty() {
             s.nodes.remove(&devnode);

@@ -52,6 +52,8 @@ struct TtyShared {
 #[derive(Default)]
 pub(crate) struct TtyTable {
     open: Mutex<Vec<(String, Weak<TtyShared>)>>,
+    /// Which tty each open file is on.
+    clients: Mutex<Vec<(usize, Weak<TtyShared>)>>,
 }
 
 pub(crate) struct TtyService {
@@ -60,6 +62,10 @@ pub(crate) struct TtyService {
 }
 
 impl TtyTable {
+    fn clients(&self, f: impl FnOnce(&mut Vec<(usize, Weak<TtyShared>)>)) {
+        f(&mut self.clients.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn find(&self, devnode: &str) -> Option<Arc<TtyShared>> {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.iter()
@@ -96,11 +102,19 @@ impl IoctlService for TtyService {
     fn connected(&self, client: Client) {
         if let Some(t) = self.table.find(&client.devnode()) {
             t.opens.fetch_add(1, Ordering::SeqCst);
+            self.table
+                .clients(|c| c.push((client.0, Arc::downgrade(&t))));
         }
     }
 
-    fn closed(&self, client: Client) {
-        if let Some(t) = self.table.find(&client.devnode()) {
+    fn closed(&self, client: usize) {
+        let mut gone = None;
+        self.table.clients(|c| {
+            if let Some(i) = c.iter().position(|(id, _)| *id == client) {
+                gone = c.remove(i).1.upgrade();
+            }
+        });
+        if let Some(t) = gone {
             t.opens.fetch_sub(1, Ordering::SeqCst);
         }
     }
@@ -174,11 +188,11 @@ impl Tty {
             opens: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
-        table
-            .open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((devnode.clone(), Arc::downgrade(&shared)));
+        {
+            let mut open = table.open.lock().unwrap_or_else(|p| p.into_inner());
+            open.retain(|(_, t)| t.strong_count() > 0);
+            open.push((devnode.clone(), Arc::downgrade(&shared)));
+        }
         let pump = {
             let shared = shared.clone();
             let port = port.clone();

@@ -71,7 +71,6 @@ pub struct Api {
     pub client_get_request: unsafe extern "C" fn(Ptr) -> c_ulong,
     pub client_get_arg: unsafe extern "C" fn(Ptr) -> *mut RawIoctlData,
     pub client_get_devnode: unsafe extern "C" fn(Ptr) -> *const c_char,
-    pub client_get_connected: unsafe extern "C" fn(Ptr) -> c_int,
     pub client_complete: unsafe extern "C" fn(Ptr, c_long, c_int),
     pub data_resolve:
         unsafe extern "C" fn(*mut RawIoctlData, usize, usize, *mut Ptr) -> *mut RawIoctlData,
@@ -80,6 +79,7 @@ pub struct Api {
         unsafe extern "C" fn(Ptr, *const c_char, Ptr, Ptr, Ptr, c_int) -> c_ulong,
     pub object_ref: unsafe extern "C" fn(Ptr) -> Ptr,
     pub object_unref: unsafe extern "C" fn(Ptr),
+    pub object_weak_ref: unsafe extern "C" fn(Ptr, Ptr, Ptr),
     pub free: unsafe extern "C" fn(Ptr),
     pub error_free: unsafe extern "C" fn(Ptr),
     pub main_context_get_thread_default: unsafe extern "C" fn() -> Ptr,
@@ -159,13 +159,13 @@ fn load() -> Result<Api, String> {
         client_get_request: sym!(umockdev, "umockdev_ioctl_client_get_request"),
         client_get_arg: sym!(umockdev, "umockdev_ioctl_client_get_arg"),
         client_get_devnode: sym!(umockdev, "umockdev_ioctl_client_get_devnode"),
-        client_get_connected: sym!(umockdev, "umockdev_ioctl_client_get_connected"),
         client_complete: sym!(umockdev, "umockdev_ioctl_client_complete"),
         data_resolve: sym!(umockdev, "umockdev_ioctl_data_resolve"),
         data_set_ptr: sym!(umockdev, "umockdev_ioctl_data_set_ptr"),
         signal_connect_data: sym!(gobject, "g_signal_connect_data"),
         object_ref: sym!(gobject, "g_object_ref"),
         object_unref: sym!(gobject, "g_object_unref"),
+        object_weak_ref: sym!(gobject, "g_object_weak_ref"),
         free: sym!(glib, "g_free"),
         error_free: sym!(glib, "g_error_free"),
         main_context_get_thread_default: sym!(glib, "g_main_context_get_thread_default"),
@@ -387,11 +387,6 @@ impl Client {
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 
-    pub fn connected(self) -> bool {
-        // SAFETY: a live client.
-        unsafe { (api_unchecked().client_get_connected)(self.ptr()) != 0 }
-    }
-
     /// The ioctl's argument: a pointer-sized buffer holding the client's value.
     pub fn arg(self) -> IoctlArg {
         // SAFETY: a live client; the property is owned by it (not referenced for us).
@@ -559,8 +554,8 @@ pub trait IoctlService: Send + Sync + 'static {
     fn ioctl(&self, client: Client) -> bool;
     /// A process opened one of the handler's device nodes.
     fn connected(&self, _client: Client) {}
-    /// That file was closed.
-    fn closed(&self, _client: Client) {}
+    /// That file was closed (the client object is gone: only its id is left).
+    fn closed(&self, _client: usize) {}
 }
 
 /// A `UMockdevIoctlBase` serving its requests with an `IoctlService`.
@@ -591,26 +586,15 @@ unsafe extern "C" fn on_connected(_base: Ptr, client: Ptr, data: Ptr) {
         let service = &*(data as *const ServiceBox);
         service.connected(Client(client as usize));
     }));
-    // Hear when this file closes ("connected" turns false).
-    let signal = c"notify::connected";
-    (api.signal_connect_data)(
-        client,
-        signal.as_ptr(),
-        on_notify_connected as *const () as Ptr,
-        data,
-        std::ptr::null_mut(),
-        0,
-    );
+    // umockdev drops the client when its file closes (the stream ends; 0.17 emits no
+    // "notify::connected" for it): hear of that as the object goes.
+    (api.object_weak_ref)(client, on_client_gone as *const () as Ptr, data);
 }
 
-unsafe extern "C" fn on_notify_connected(client: Ptr, _pspec: Ptr, data: Ptr) {
-    let c = Client(client as usize);
-    if c.connected() {
-        return;
-    }
+unsafe extern "C" fn on_client_gone(data: Ptr, client: Ptr) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let service = &*(data as *const ServiceBox);
-        service.closed(c);
+        service.closed(client as usize);
     }));
 }
 

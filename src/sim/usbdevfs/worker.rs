@@ -83,6 +83,14 @@ fn control(port: &Port, devnode: &str, setup: ControlSetup, out: &[u8]) -> Optio
     let mut s = port.lock();
     s.line = line;
     s.report.control_transfers += 1;
+    log::trace!(
+        "sim usb {devnode}: {:02x} {:02x} {:04x} {:04x} {} -> {reply:?}",
+        setup.request_type,
+        setup.request,
+        setup.value,
+        setup.index,
+        setup.length
+    );
     if setup.request_type == 0x80 && setup.request == 6 && setup.value >> 8 == 3 {
         s.report.string_requests += 1;
     }
