@@ -58,6 +58,10 @@ impl IoctlService for UsbService {
             s.nodes.get(&devnode).is_none_or(|n| n.usb.gone)
         };
         if gone && !matches!(request, Request::ReapUrb | Request::ReapUrbNoDelay) {
+            log::debug!(
+                "sim usb {}: {request:?} on {devnode}: the device is gone",
+                port.path
+            );
             fail(client, errno::ENODEV);
             return true;
         }

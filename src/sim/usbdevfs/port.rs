@@ -240,18 +240,16 @@ impl Port {
         bus.tb
             .attach_ioctl(&devnode, usb_handler)
             .map_err(|e| e.to_string())?;
-        let root_hub = bus.root_hub.clone();
-        let (syspath, interfaces) =
-            sysfs::add_usb_device(&bus.tb, Some(&root_hub), &addr, &descriptors)
-                .map_err(|e| e.to_string())?;
+        // The node and its state first: the kernel's devtmpfs has the node before the uevent,
+        // and a program that finds the device in sysfs must be able to open and use it.
         let gate = Gate::create(&bus.node_path(&devnode)).map_err(|e| e.to_string())?;
         let mode = descriptors.mode;
         let node = Node {
-            syspath: syspath.clone(),
-            interfaces: interfaces.clone(),
+            syspath: String::new(),
+            interfaces: Vec::new(),
             generation: e.generation,
             usb: UsbfsDevice::new(descriptors.clone()),
-            descriptors: Arc::new(descriptors),
+            descriptors: Arc::new(descriptors.clone()),
             handle: Arc::new(Mutex::new(handle)),
             gate,
             tty: None,
@@ -269,6 +267,14 @@ impl Port {
             s.current = Some(devnode.clone());
             s.line = LineCoding::default();
             s.cdc = None;
+        }
+        let root_hub = bus.root_hub.clone();
+        let (syspath, interfaces) =
+            sysfs::add_usb_device(&bus.tb, Some(&root_hub), &addr, &descriptors)
+                .map_err(|e| e.to_string())?;
+        if let Some(n) = self.lock().nodes.get_mut(&devnode) {
+            n.syspath = syspath.clone();
+            n.interfaces = interfaces.clone();
         }
         log::debug!("sim usb {}: device {devnode} ({mode:?})", self.path);
         bus.tb.uevent(&syspath, "add");

@@ -180,19 +180,20 @@ impl Tty {
         let link_path = std::path::Path::new(tb.root()).join(devnode.trim_start_matches('/'));
         let _ = std::fs::remove_file(&link_path);
         std::os::unix::fs::symlink(&pts, &link_path).map_err(io)?;
-        tb.attach_ioctl(&devnode, handler)?;
-        let syspath = sysfs::add_acm_tty(tb, iface_path, minor)?;
         let shared = Arc::new(TtyShared {
             master,
             _slave: slave,
             opens: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
+        // Known to the handler before a program can find it in sysfs and open it.
         {
             let mut open = table.open.lock().unwrap_or_else(|p| p.into_inner());
             open.retain(|(_, t)| t.strong_count() > 0);
             open.push((devnode.clone(), Arc::downgrade(&shared)));
         }
+        tb.attach_ioctl(&devnode, handler)?;
+        let syspath = sysfs::add_acm_tty(tb, iface_path, minor)?;
         let pump = {
             let shared = shared.clone();
             let port = port.clone();
