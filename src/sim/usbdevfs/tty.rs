@@ -222,6 +222,11 @@ impl Tty {
         }
         tb.uevent(&self.syspath, "remove");
         tb.remove_device(&self.syspath);
+        // The kernel's `tty` class directory under the interface goes with its last tty.
+        let dir = std::path::Path::new(tb.root()).join(self.syspath.trim_start_matches('/'));
+        if let Some(class_dir) = dir.parent() {
+            let _ = std::fs::remove_dir(class_dir);
+        }
         tb.detach_ioctl(&self.devnode);
         let _ = std::fs::remove_file(&self.link_path);
         // Dropping `shared` closes the master: the program's end hangs up.
