@@ -291,3 +291,79 @@ fn a_running_board_enters_dfu_by_control_request_or_at_14400_baud_on_its_tty() {
         }
     }
 }
+
+/// A Device OS 4.1.0 bundle (bootloader 1200 by control request, system part 4100 by DFU)
+/// from the repository's fixtures.
+fn dos_410_bundle(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = [
+        "argon-bootloader@4.1.0.bin",
+        "argon-softdevice@4.1.0.bin",
+        "argon-system-part1@4.1.0.bin",
+    ];
+    for f in files {
+        std::fs::copy(
+            format!("{}/tests/fixtures/particle-modern/{f}", sim_usb::ROOT),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    let list: Vec<String> = files.iter().map(|f| format!("\"{f}\"")).collect();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        format!(
+            "name = \"dos-410\"\nversion = \"4.1.0\"\nplatform = \"argon\"\nmodules = [{}]\n",
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+    let lock = std::process::Command::new(BIN)
+        .args(["bundle", "lock", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{}", shown(&lock));
+    dir.to_str().unwrap().to_string()
+}
+
+/// After a reset that brings the board back in the mode it left (the bootloader installed by
+/// control request, `reset_board`), `Flasher::wait_after_reset` accepts the enumeration it
+/// still sees — the one about to go — and the next request meets a vanished device. Under
+/// `--sim` the board is gone the instant it answers; on a bus the host notices a moment later
+/// (and Device OS waits 1000 ms before resetting: docs device-os-facts §4 #1). The flasher
+/// must see the board leave its port before waiting for it to come back.
+#[test]
+#[ignore = "core::flash waits for the board after a same-mode reset without seeing it leave first"]
+fn upgrading_the_bootloader_by_control_request_over_usb() {
+    if skip("upgrading_the_bootloader_by_control_request_over_usb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dos_410_bundle(&dir.path().join("dos-410"));
+    let out = sim_usb(
+        &["--bundle", BUNDLE],
+        &[BIN, "flash", "--bundle", &newer, "--port", "1-1", "--json"],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let doc = json(&out);
+    assert_eq!(
+        doc["modules_written"],
+        serde_json::json!(["bootloader#0 v1200", "system-part#1 v4100"]),
+        "{doc}"
+    );
+}
+
+#[test]
+#[ignore = "core::flash waits for the board after a same-mode reset without seeing it leave first"]
+fn flashline_test_resets_the_board_then_tests_it_over_its_tty() {
+    if skip("flashline_test_resets_the_board_then_tests_it_over_its_tty") {
+        return;
+    }
+    let out = sim_usb(
+        &["--bundle", BUNDLE],
+        &[BIN, "test", "--port", "1-1", "--bundle", BUNDLE, "--json"],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "pass", "{doc}");
+    assert_eq!(doc["measurements"].as_array().unwrap().len(), 5);
+}
