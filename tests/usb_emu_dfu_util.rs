@@ -16,6 +16,10 @@ fn have_dfu_util(test: &str) -> bool {
         .output()
         .is_ok();
     if !found {
+        assert!(
+            std::env::var_os("FLASHLINE_REQUIRE_UMOCKDEV").is_none(),
+            "{test}: dfu-util is required here (CI installs it)"
+        );
         eprintln!("SKIPPED {test}: dfu-util is not installed (apt install dfu-util)");
     }
     found

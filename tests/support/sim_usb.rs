@@ -32,11 +32,16 @@ pub fn available() -> bool {
     })
 }
 
-/// Skips the calling test (returns true) where umockdev is missing, loudly.
+/// Skips the calling test (returns true) where umockdev is missing, loudly; CI sets
+/// FLASHLINE_REQUIRE_UMOCKDEV, and there a missing umockdev fails the test.
 pub fn skip(test: &str) -> bool {
     if available() {
         return false;
     }
+    assert!(
+        std::env::var_os("FLASHLINE_REQUIRE_UMOCKDEV").is_none(),
+        "{test}: umockdev is required here (FLASHLINE_REQUIRE_UMOCKDEV) but `sim usb` cannot run"
+    );
     eprintln!(
         "SKIPPED {test}: umockdev is not installed (apt install umockdev); \
          the emulated-USB tests need it"

@@ -25,6 +25,7 @@ mod requests;
 mod sysfs;
 mod tty;
 pub mod umockdev;
+mod urbs;
 pub mod usbfs;
 mod worker;
 

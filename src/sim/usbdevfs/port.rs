@@ -439,7 +439,7 @@ impl Port {
         let devnode = devnode.to_string();
         thread.run(move || {
             if let Some(port) = port {
-                super::handler::retry_blocked_reap(&port, &devnode, file);
+                super::urbs::retry_blocked_reap(&port, &devnode, file);
             }
         });
     }

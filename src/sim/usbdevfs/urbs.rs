@@ -1,0 +1,186 @@
+//! URBs: submitted with their buffer kept for the reply, served by the port's worker, reaped
+//! in the order they finished with the client's URB address handed back (REAPURB's `void **`).
+
+use std::sync::Arc;
+
+use super::device::{ClientId, Finished, Reaped};
+use super::handler::fail;
+use super::port::{Port, UrbToken};
+use super::umockdev::{Client, IoctlArg};
+use super::usbfs::{self, errno};
+use super::worker::Work;
+
+/// USBDEVFS_SUBMITURB: control URBs on endpoint 0 and bulk/interrupt URBs on the interface's
+/// endpoints; the URB is in flight until the port's worker has served it.
+pub(super) fn submit(port: &Arc<Port>, client: Client, devnode: &str, arg: IoctlArg) {
+    let Some(urb) = arg.resolve(0, usbfs::URB_SIZE) else {
+        return fail(client, libc::EFAULT);
+    };
+    let Some(head) = usbfs::parse_urb(urb.bytes()) else {
+        return fail(client, errno::EINVAL);
+    };
+    let buffer = urb.resolve(usbfs::URB_BUFFER_AT, head.buffer_length);
+    let bytes = buffer
+        .as_ref()
+        .map(|b| b.bytes().to_vec())
+        .unwrap_or_default();
+    let addr = urb.client_addr();
+    let file = client.0;
+    let mut s = port.lock();
+    let Some(node) = s.nodes.get_mut(devnode) else {
+        drop(s);
+        return fail(client, errno::ENODEV);
+    };
+    let work = match head.kind {
+        usbfs::URB_TYPE_CONTROL if head.endpoint & 0x7f == 0 => {
+            let Some(setup) = usbfs::parse_setup(&bytes) else {
+                drop(s);
+                return fail(client, errno::EINVAL);
+            };
+            let len = usize::from(setup.length);
+            if 8 + len > head.buffer_length {
+                drop(s);
+                return fail(client, errno::EINVAL);
+            }
+            let direction_in = setup.request_type & 0x80 != 0;
+            let out = if direction_in {
+                Vec::new()
+            } else {
+                bytes[8..8 + len].to_vec()
+            };
+            let token = UrbToken {
+                urb,
+                buffer,
+                data_at: 8,
+                direction_in,
+            };
+            match node.usb.submit(file, addr, token) {
+                Ok(job) => Work::Control {
+                    devnode: devnode.to_string(),
+                    file,
+                    job,
+                    setup,
+                    out,
+                },
+                Err(e) => {
+                    drop(s);
+                    return fail(client, e);
+                }
+            }
+        }
+        usbfs::URB_TYPE_BULK | usbfs::URB_TYPE_INTERRUPT => {
+            let Some((iface, _)) = node.descriptors.endpoint(head.endpoint) else {
+                drop(s);
+                return fail(client, errno::ENOENT);
+            };
+            let iface = iface.number;
+            // checkintf: an unclaimed interface is claimed on first use, if free.
+            if let Err(e) = node.usb.claim(file, iface) {
+                drop(s);
+                return fail(client, e);
+            }
+            let direction_in = head.endpoint & 0x80 != 0;
+            let out = if direction_in { Vec::new() } else { bytes };
+            let token = UrbToken {
+                urb,
+                buffer,
+                data_at: 0,
+                direction_in,
+            };
+            match node.usb.submit(file, addr, token) {
+                Ok(job) => Work::Bulk {
+                    devnode: devnode.to_string(),
+                    file,
+                    job,
+                    endpoint: head.endpoint,
+                    out,
+                    in_len: head.buffer_length,
+                },
+                Err(e) => {
+                    drop(s);
+                    return fail(client, e);
+                }
+            }
+        }
+        _ => {
+            drop(s);
+            return fail(client, errno::EINVAL);
+        }
+    };
+    drop(s);
+    port.send_work(work);
+    client.complete(0, 0);
+}
+
+/// Writes a finished URB into the client's memory and hands its address back.
+fn deliver(client: Client, arg: IoctlArg, reaped: Reaped<UrbToken>) {
+    let mut token = reaped.token;
+    let Finished { status, data } = reaped.finished;
+    let actual = if token.direction_in {
+        if let Some(b) = token.buffer.as_mut() {
+            let b = b.bytes_mut();
+            let room = b.len().saturating_sub(token.data_at);
+            let n = data.len().min(room);
+            b[token.data_at..token.data_at + n].copy_from_slice(&data[..n]);
+            n
+        } else {
+            0
+        }
+    } else {
+        data.len()
+    };
+    usbfs::finish_urb(token.urb.bytes_mut(), status, actual);
+    match arg.resolve(0, std::mem::size_of::<usize>()) {
+        Some(ptr) if ptr.set_ptr(0, &token.urb) => client.complete(0, 0),
+        _ => fail(client, libc::EFAULT),
+    }
+}
+
+pub(super) fn reap(port: &Arc<Port>, client: Client, devnode: &str, blocking: bool) {
+    let file = client.0;
+    let mut s = port.lock();
+    let Some(node) = s.nodes.get_mut(devnode) else {
+        drop(s);
+        return fail(client, errno::ENODEV);
+    };
+    let r = node.usb.reap(file);
+    node.update_gate();
+    match r {
+        Ok(reaped) => {
+            drop(s);
+            deliver(client, client.arg(), reaped);
+        }
+        Err(e) if e == errno::EAGAIN && blocking => {
+            node.blocked_reaps.insert(file, client.retain());
+        }
+        Err(e) => {
+            drop(s);
+            fail(client, e);
+        }
+    }
+}
+
+/// A file blocked in REAPURB: deliver what finished (on umockdev's thread).
+pub(crate) fn retry_blocked_reap(port: &Arc<Port>, devnode: &str, file: ClientId) {
+    let mut s = port.lock();
+    let Some(node) = s.nodes.get_mut(devnode) else {
+        return;
+    };
+    let Some(client) = node.blocked_reaps.remove(&file) else {
+        return;
+    };
+    let r = node.usb.reap(file);
+    node.update_gate();
+    drop(s);
+    let c = client.client();
+    match r {
+        Ok(reaped) => deliver(c, c.arg(), reaped),
+        Err(e) if e == errno::EAGAIN => {
+            let mut s = port.lock();
+            if let Some(node) = s.nodes.get_mut(devnode) {
+                node.blocked_reaps.insert(file, client);
+            }
+        }
+        Err(e) => fail(c, e),
+    }
+}
