@@ -367,3 +367,71 @@ fn flashline_test_resets_the_board_then_tests_it_over_its_tty() {
     assert_eq!(doc["outcome"], "pass", "{doc}");
     assert_eq!(doc["measurements"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn sim_usb_refuses_bad_input_before_starting_anything() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(["sim", "usb"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (
+            &["--slots", "0", "--", "true"][..],
+            "--slots must be 1 to 15",
+        ),
+        (
+            &["--platform", "p2", "--", "true"][..],
+            "unknown platform `p2`",
+        ),
+        (
+            &["--fault", "1-1=unplugg", "--", "true"][..],
+            "unknown sim fault `unplugg`",
+        ),
+        (
+            &["--speedup", "0", "--", "true"][..],
+            "--speedup must be a positive number",
+        ),
+        (&["--bundle", "/nonexistent", "--", "true"][..], "E-BUNDLE"),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", shown(&out));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            shown(&out)
+        );
+    }
+    let out = run(&["--slots", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "COMMAND is required: {}",
+        shown(&out)
+    );
+}
+
+#[test]
+fn the_exit_code_is_the_commands_and_the_platform_is_the_boards() {
+    if skip("the_exit_code_is_the_commands_and_the_platform_is_the_boards") {
+        return;
+    }
+    let out = sim_usb(&[], &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", shown(&out));
+    let out = sim_usb(
+        &["--platform", "boron"],
+        &[
+            "sh",
+            "-c",
+            "cat /sys/bus/usb/devices/1-1/idProduct /sys/bus/usb/devices/1-1/product",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "d00d\nBoron DFU Mode\n",
+        "{}",
+        shown(&out)
+    );
+}

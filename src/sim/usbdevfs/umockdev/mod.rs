@@ -231,3 +231,19 @@ pub(crate) fn api_unchecked() -> &'static Api {
         _ => unreachable!("umockdev used before it was loaded"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_library_is_said_with_the_package_to_install() {
+        let why = open("libflashline-no-such-library.so.0").unwrap_err();
+        assert!(why.contains("libflashline-no-such-library"), "{why}");
+        let e = UmockdevError::Missing(why).to_string();
+        assert!(
+            e.contains(LIBRARY) && e.contains("apt install umockdev"),
+            "{e}"
+        );
+    }
+}
