@@ -253,6 +253,7 @@ mod tests {
                 pid: 0xd00c,
                 port: crate::ports::PortPath("1-1".into()),
                 serial: None,
+                address: None,
             },
             Vec::new(),
         )
