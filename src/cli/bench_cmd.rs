@@ -22,8 +22,16 @@ use crate::sim::{SimArgon, SimBus, VirtualClock};
 #[derive(clap::Args)]
 pub struct Args {
     /// Simulated boards (the only kind a benchmark can use here)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "vs_cli")]
     sim: bool,
+    /// The seed's workflow against flashline's: one `particle flash --local` per module, then
+    /// one `flashline flash`, each on a blank board on the emulated USB bus (needs umockdev
+    /// and particle-cli); prints both times and the ratio
+    #[arg(long)]
+    vs_cli: bool,
+    /// With --vs-cli: the particle-cli program
+    #[arg(long, default_value = "particle", requires = "vs_cli")]
+    particle: PathBuf,
     #[arg(long, default_value = EXAMPLE_BUNDLE)]
     bundle: PathBuf,
     /// Slot counts to compare, e.g. 1,2,4,8
@@ -32,9 +40,10 @@ pub struct Args {
     /// Units each slot flashes and tests in a row
     #[arg(long, default_value_t = 3)]
     units: usize,
-    /// How much faster than real time the simulated boards run
-    #[arg(long, default_value_t = 20.0)]
-    speedup: f64,
+    /// How much faster than real time the simulated boards run (default 20; with --vs-cli 1,
+    /// since the programs' own waits are real time)
+    #[arg(long)]
+    speedup: Option<f64>,
     #[arg(long)]
     json: bool,
 }
@@ -70,14 +79,23 @@ struct Goal {
     met: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    if !args.sim {
-        bail!("bench needs --sim: it measures the station against simulated boards");
+pub fn run(mut args: Args) -> Result<ExitCode> {
+    if args.vs_cli {
+        let speedup = args.speedup.unwrap_or(1.0);
+        if !(1.0..=200.0).contains(&speedup) {
+            bail!("--speedup 1..200");
+        }
+        let bundle = load_bundle(&args.bundle)?;
+        return super::bench_vs_cli::run(&bundle, &args.particle, speedup, args.json);
     }
+    if !args.sim {
+        bail!("bench needs --sim (or --vs-cli): it measures the station against simulated boards");
+    }
+    let speedup = *args.speedup.get_or_insert(20.0);
     if args.slots.is_empty() || args.slots.contains(&0) {
         bail!("--slots: slot counts from 1, e.g. --slots 1,2,4,8");
     }
-    if args.units == 0 || !(1.0..=200.0).contains(&args.speedup) {
+    if args.units == 0 || !(1.0..=200.0).contains(&speedup) {
         bail!("--units > 0 and --speedup 1..200");
     }
     let bundle = Arc::new(load_bundle(&args.bundle)?);
@@ -87,11 +105,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for &slots in &args.slots {
         let cpu0 = cpu_time();
         let started = Instant::now();
-        let units = run_slots(&bundle, slots, args.units, args.speedup);
+        let units = run_slots(&bundle, slots, args.units, speedup);
         let wall = started.elapsed().as_secs_f64();
         let cpu = (cpu_time() - cpu0).as_secs_f64();
         let n = units.len();
-        let per_hour = n as f64 / (wall * args.speedup) * 3600.0;
+        let per_hour = n as f64 / (wall * speedup) * 3600.0;
         let base = rows
             .iter()
             .find(|r| r.slots == 1)
@@ -104,7 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             vs_one_slot: per_hour / base,
             cpu_ms_per_unit: cpu * 1000.0 / n.max(1) as f64,
             // Host CPU per slot as a share of one core over modeled time (what a real station sees).
-            cpu_percent_per_slot: cpu / (wall * args.speedup) / slots as f64 * 100.0,
+            cpu_percent_per_slot: cpu / (wall * speedup) / slots as f64 * 100.0,
             failed: units.iter().filter(|u| u.outcome == Outcome::Fail).count(),
         });
     }
@@ -136,7 +154,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         met: rss < 50.0,
     });
     let report = Report {
-        speedup: args.speedup,
+        speedup,
         rows,
         host_overhead_ratio: overhead,
         unit_seconds_modeled: unit_s,

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and output. `anyhow` lives here and nowhere deeper.
 
 mod bench_cmd;
+mod bench_vs_cli;
 mod bundle_arg;
 mod bundle_cmd;
 mod dashboard_cmd;
