@@ -47,12 +47,7 @@ fn a_blank_board_is_flashed_over_the_real_usb_path() {
     // DFU mode, then Device OS after the reset that leaves it: a new device number on the
     // same port, with the other PID.
     let r = report(&rep);
-    let ids: Vec<&str> = r[0]["enumerations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let ids = sim_usb::enumerations(&r, 0);
     assert_eq!(ids, ["2b04:d00c", "2b04:c00c"], "{r}");
     let devnums: Vec<u64> = r[0]["enumerations"]
         .as_array()
@@ -107,17 +102,22 @@ fn flashing_one_slot_sends_nothing_to_the_board_in_the_next() {
     assert_eq!(r[1]["opens"], 0, "{r}");
 }
 
+/// `flash --port 1-1 --json` on a blank board with `fault` armed: it fails; its JSON.
+fn flash_failing_with(fault: &str) -> serde_json::Value {
+    let out = sim_usb(
+        &["--fault", fault],
+        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    json(&out)
+}
+
 #[test]
 fn a_board_pulled_mid_write_is_unplugged_not_a_dfu_error() {
     if skip("a_board_pulled_mid_write_is_unplugged_not_a_dfu_error") {
         return;
     }
-    let out = sim_usb(
-        &["--fault", "1-1=unplug-after:200000"],
-        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-    let doc = json(&out);
+    let doc = flash_failing_with("1-1=unplug-after:200000");
     // The transfer in flight when the cable goes ends in a bus error (EPROTO → libusb's
     // LIBUSB_ERROR_IO); the device leaves sysfs when the hub reports the port change.
     assert_eq!(doc["code"], "E-UNPLUGGED", "{doc}");
@@ -132,12 +132,7 @@ fn a_board_that_never_comes_back_after_reset_is_reported_so() {
     if skip("a_board_that_never_comes_back_after_reset_is_reported_so") {
         return;
     }
-    let out = sim_usb(
-        &["--fault", "no-reenumerate"],
-        &[BIN, "flash", "--bundle", BUNDLE, "--port", "1-1", "--json"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-    let doc = json(&out);
+    let doc = flash_failing_with("no-reenumerate");
     assert_eq!(doc["code"], "E-REENUM", "{doc}");
     assert!(
         doc["error"].as_str().unwrap().contains("1-1"),
@@ -217,28 +212,17 @@ fn list_shows_every_board_with_its_port_path_and_mode() {
 /// A bundle like the example whose user part is the product firmware (v6, not Tinker v5): a
 /// board preloaded with it runs Device OS and needs one DFU module from the example.
 fn product_bundle(dir: &std::path::Path) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    for f in [
+    let files: Vec<String> = [
         "argon-bootloader@1.5.0.bin",
         "argon-softdevice@1.5.0.bin",
         "argon-system-part1@1.5.0.bin",
         "product-demo-1.0.0.bin",
-    ] {
-        std::fs::copy(format!("{}/{BUNDLE}/{f}", sim_usb::ROOT), dir.join(f)).unwrap();
-    }
-    std::fs::write(
-        dir.join("bundle.toml"),
-        "name = \"product\"\nversion = \"1.0.0\"\nplatform = \"argon\"\nmodules = [\
-         \"argon-bootloader@1.5.0.bin\", \"argon-softdevice@1.5.0.bin\", \
-         \"argon-system-part1@1.5.0.bin\", \"product-demo-1.0.0.bin\"]\n",
-    )
-    .unwrap();
-    let lock = std::process::Command::new(BIN)
-        .args(["bundle", "lock", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(lock.status.success(), "{}", shown(&lock));
-    dir.to_str().unwrap().to_string()
+    ]
+    .iter()
+    .map(|f| format!("{BUNDLE}/{f}"))
+    .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    sim_usb::locked_bundle(dir, "product", &files)
 }
 
 #[test]
@@ -272,12 +256,7 @@ fn a_running_board_enters_dfu_by_control_request_or_at_14400_baud_on_its_tty() {
         );
         // Device OS, DFU mode (entered either way), Device OS with the new user part.
         let r = report(&rep);
-        let ids: Vec<&str> = r[0]["enumerations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap())
-            .collect();
+        let ids = sim_usb::enumerations(&r, 0);
         assert_eq!(
             ids,
             ["2b04:c00c", "2b04:d00c", "2b04:c00c"],
@@ -296,34 +275,14 @@ fn a_running_board_enters_dfu_by_control_request_or_at_14400_baud_on_its_tty() {
 /// A Device OS 4.1.0 bundle (bootloader 1200 by control request, system part 4100 by DFU)
 /// from the repository's fixtures.
 fn dos_410_bundle(dir: &std::path::Path) -> String {
-    std::fs::create_dir_all(dir).unwrap();
+    let fixtures = "tests/fixtures/particle-modern";
     let files = [
-        "argon-bootloader@4.1.0.bin",
-        "argon-softdevice@4.1.0.bin",
-        "argon-system-part1@4.1.0.bin",
+        format!("{fixtures}/argon-bootloader@4.1.0.bin"),
+        format!("{fixtures}/argon-softdevice@4.1.0.bin"),
+        format!("{fixtures}/argon-system-part1@4.1.0.bin"),
     ];
-    for f in files {
-        std::fs::copy(
-            format!("{}/tests/fixtures/particle-modern/{f}", sim_usb::ROOT),
-            dir.join(f),
-        )
-        .unwrap();
-    }
-    let list: Vec<String> = files.iter().map(|f| format!("\"{f}\"")).collect();
-    std::fs::write(
-        dir.join("bundle.toml"),
-        format!(
-            "name = \"dos-410\"\nversion = \"4.1.0\"\nplatform = \"argon\"\nmodules = [{}]\n",
-            list.join(", ")
-        ),
-    )
-    .unwrap();
-    let lock = std::process::Command::new(BIN)
-        .args(["bundle", "lock", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(lock.status.success(), "{}", shown(&lock));
-    dir.to_str().unwrap().to_string()
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    sim_usb::locked_bundle(dir, "dos-410", &files)
 }
 
 /// A reset that brings the board back in the mode it left (the bootloader installed by

@@ -10,13 +10,17 @@ use sim_usb::{shown, sim_usb, text, BIN};
 
 const BUNDLE: &str = "bundles/example-argon";
 
+/// particle-cli where both umockdev and it are here; else the test says why it is skipped.
+fn particle_for(test: &str) -> Option<std::path::PathBuf> {
+    if sim_usb::skip(test) {
+        return None;
+    }
+    particle_cli::particle(test)
+}
+
 #[test]
 fn particle_usb_list_shows_every_board() {
-    let test = "particle_usb_list_shows_every_board";
-    if sim_usb::skip(test) {
-        return;
-    }
-    let Some(particle) = particle_cli::particle(test) else {
+    let Some(particle) = particle_for("particle_usb_list_shows_every_board") else {
         return;
     };
     let particle = particle.to_str().unwrap();
@@ -38,11 +42,9 @@ fn particle_usb_list_shows_every_board() {
 
 #[test]
 fn particle_flash_local_writes_an_application_the_board_reports_valid() {
-    let test = "particle_flash_local_writes_an_application_the_board_reports_valid";
-    if sim_usb::skip(test) {
-        return;
-    }
-    let Some(particle) = particle_cli::particle(test) else {
+    let Some(particle) =
+        particle_for("particle_flash_local_writes_an_application_the_board_reports_valid")
+    else {
         return;
     };
     // The board runs the example (Tinker, user part v5); particle-cli puts it in DFU mode by
@@ -75,11 +77,8 @@ fn particle_flash_local_writes_an_application_the_board_reports_valid() {
 
 #[test]
 fn bench_vs_cli_times_both_workflows_on_identical_boards() {
-    let test = "bench_vs_cli_times_both_workflows_on_identical_boards";
-    if sim_usb::skip(test) {
-        return;
-    }
-    let Some(particle) = particle_cli::particle(test) else {
+    let Some(particle) = particle_for("bench_vs_cli_times_both_workflows_on_identical_boards")
+    else {
         return;
     };
     let out = std::process::Command::new(BIN)

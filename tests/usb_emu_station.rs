@@ -101,12 +101,7 @@ fn a_station_on_three_usb_ports_passes_three_boards() {
         assert!(u["final_ms"].as_u64().is_some(), "two-stage: {u}");
         // Flashed (DFU → Device OS), then DFU again for the final firmware, and back; the
         // serial tests ran on the kernel's tty, which nothing took away.
-        let ids: Vec<&str> = r[port]["enumerations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap())
-            .collect();
+        let ids = sim_usb::enumerations(&r, port);
         assert_eq!(
             ids,
             ["2b04:d00c", "2b04:c00c", "2b04:d00c", "2b04:c00c"],

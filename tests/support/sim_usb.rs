@@ -81,8 +81,46 @@ pub fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("report is JSON")
 }
 
+/// The VID:PID of each enumeration a `--report` saw on port index `port`, in order.
+pub fn enumerations(report: &serde_json::Value, port: usize) -> Vec<String> {
+    report[port]["enumerations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The one JSON document a `--json` command printed.
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", shown(out)))
+}
+
+/// A locked bundle in `dir` of `files` (paths relative to the repository), named `name`.
+pub fn locked_bundle(dir: &Path, name: &str, files: &[&str]) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut modules = Vec::new();
+    for f in files {
+        let from = Path::new(ROOT).join(f);
+        let file = from.file_name().unwrap();
+        std::fs::copy(&from, dir.join(file)).unwrap();
+        modules.push(format!("\"{}\"", file.to_string_lossy()));
+    }
+    std::fs::write(
+        dir.join("bundle.toml"),
+        format!(
+            "name = \"{name}\"\nversion = \"1.0.0\"\nplatform = \"argon\"\nmodules = [{}]\n",
+            modules.join(", ")
+        ),
+    )
+    .unwrap();
+    let lock = Command::new(BIN)
+        .args(["bundle", "lock", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{}", shown(&lock));
+    dir.to_str().unwrap().to_string()
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use super::device::{ClientId, Finished, Reaped};
 use super::handler::fail;
-use super::port::{Port, UrbToken};
+use super::port::{Node, Port, UrbToken};
 use super::umockdev::{Client, IoctlArg};
-use super::usbfs::{self, errno};
+use super::usbfs::{self, errno, UrbHead};
 use super::worker::Work;
+use crate::ports::ControlSetup;
 
 /// USBDEVFS_SUBMITURB: control URBs on endpoint 0 and bulk/interrupt URBs on the interface's
 /// endpoints; the URB is in flight until the port's worker has served it.
@@ -24,92 +25,128 @@ pub(super) fn submit(port: &Arc<Port>, client: Client, devnode: &str, arg: Ioctl
         .as_ref()
         .map(|b| b.bytes().to_vec())
         .unwrap_or_default();
-    let addr = urb.client_addr();
-    let file = client.0;
-    let mut s = port.lock();
-    let Some(node) = s.nodes.get_mut(devnode) else {
-        drop(s);
-        return fail(client, errno::ENODEV);
+    let (addr, file) = (urb.client_addr(), client.0);
+    let submitted = {
+        let mut s = port.lock();
+        match s.nodes.get_mut(devnode) {
+            None => Err(errno::ENODEV),
+            Some(node) => transfer(node, file, head, bytes).and_then(|t| {
+                let token = UrbToken {
+                    urb,
+                    buffer,
+                    data_at: t.data_at(),
+                    direction_in: t.direction_in(),
+                };
+                let job = node.usb.submit(file, addr, token)?;
+                Ok(t.work(devnode, file, job))
+            }),
+        }
     };
-    let work = match head.kind {
+    match submitted {
+        Ok(work) => {
+            port.send_work(work);
+            client.complete(0, 0);
+        }
+        Err(e) => fail(client, e),
+    }
+}
+
+/// What a submitted URB asks of the device.
+enum Transfer {
+    Control {
+        setup: ControlSetup,
+        out: Vec<u8>,
+    },
+    Bulk {
+        endpoint: u8,
+        out: Vec<u8>,
+        in_len: usize,
+    },
+}
+
+impl Transfer {
+    fn direction_in(&self) -> bool {
+        match self {
+            Transfer::Control { setup, .. } => setup.request_type & 0x80 != 0,
+            Transfer::Bulk { endpoint, .. } => endpoint & 0x80 != 0,
+        }
+    }
+
+    /// Where IN data goes in the buffer: after the setup packet for control.
+    fn data_at(&self) -> usize {
+        match self {
+            Transfer::Control { .. } => 8,
+            Transfer::Bulk { .. } => 0,
+        }
+    }
+
+    fn work(self, devnode: &str, file: ClientId, job: u64) -> Work {
+        let devnode = devnode.to_string();
+        match self {
+            Transfer::Control { setup, out } => Work::Control {
+                devnode,
+                file,
+                job,
+                setup,
+                out,
+            },
+            Transfer::Bulk {
+                endpoint,
+                out,
+                in_len,
+            } => Work::Bulk {
+                devnode,
+                file,
+                job,
+                endpoint,
+                out,
+                in_len,
+            },
+        }
+    }
+}
+
+/// Checks an URB as devio.c does: a control URB holds its setup packet and wLength bytes; a
+/// bulk or interrupt URB names an endpoint of an interface the file holds (or may take:
+/// checkintf claims it on first use); isochronous is not served.
+fn transfer(
+    node: &mut Node,
+    file: ClientId,
+    head: UrbHead,
+    bytes: Vec<u8>,
+) -> Result<Transfer, i32> {
+    match head.kind {
         usbfs::URB_TYPE_CONTROL if head.endpoint & 0x7f == 0 => {
-            let Some(setup) = usbfs::parse_setup(&bytes) else {
-                drop(s);
-                return fail(client, errno::EINVAL);
-            };
+            let setup = usbfs::parse_setup(&bytes).ok_or(errno::EINVAL)?;
             let len = usize::from(setup.length);
             if 8 + len > head.buffer_length {
-                drop(s);
-                return fail(client, errno::EINVAL);
+                return Err(errno::EINVAL);
             }
-            let direction_in = setup.request_type & 0x80 != 0;
-            let out = if direction_in {
-                Vec::new()
-            } else {
-                bytes[8..8 + len].to_vec()
+            let out = match setup.request_type & 0x80 {
+                0 => bytes[8..8 + len].to_vec(),
+                _ => Vec::new(),
             };
-            let token = UrbToken {
-                urb,
-                buffer,
-                data_at: 8,
-                direction_in,
-            };
-            match node.usb.submit(file, addr, token) {
-                Ok(job) => Work::Control {
-                    devnode: devnode.to_string(),
-                    file,
-                    job,
-                    setup,
-                    out,
-                },
-                Err(e) => {
-                    drop(s);
-                    return fail(client, e);
-                }
-            }
+            Ok(Transfer::Control { setup, out })
         }
         usbfs::URB_TYPE_BULK | usbfs::URB_TYPE_INTERRUPT => {
-            let Some((iface, _)) = node.descriptors.endpoint(head.endpoint) else {
-                drop(s);
-                return fail(client, errno::ENOENT);
-            };
+            let (iface, _) = node
+                .descriptors
+                .endpoint(head.endpoint)
+                .ok_or(errno::ENOENT)?;
             let iface = iface.number;
-            // checkintf: an unclaimed interface is claimed on first use, if free.
-            if let Err(e) = node.usb.claim(file, iface) {
-                drop(s);
-                return fail(client, e);
-            }
-            let direction_in = head.endpoint & 0x80 != 0;
-            let out = if direction_in { Vec::new() } else { bytes };
-            let token = UrbToken {
-                urb,
-                buffer,
-                data_at: 0,
-                direction_in,
+            node.usb.claim(file, iface)?;
+            let out = match head.endpoint & 0x80 {
+                0 => bytes,
+                _ => Vec::new(),
             };
-            match node.usb.submit(file, addr, token) {
-                Ok(job) => Work::Bulk {
-                    devnode: devnode.to_string(),
-                    file,
-                    job,
-                    endpoint: head.endpoint,
-                    out,
-                    in_len: head.buffer_length,
-                },
-                Err(e) => {
-                    drop(s);
-                    return fail(client, e);
-                }
-            }
+            Ok(Transfer::Bulk {
+                endpoint: head.endpoint,
+                out,
+                in_len: head.buffer_length,
+            })
         }
-        _ => {
-            drop(s);
-            return fail(client, errno::EINVAL);
-        }
-    };
-    drop(s);
-    port.send_work(work);
-    client.complete(0, 0);
+        _ => Err(errno::EINVAL),
+    }
 }
 
 /// Writes a finished URB into the client's memory and hands its address back.
