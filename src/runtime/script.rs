@@ -55,7 +55,7 @@ pub trait ScriptWorld {
     fn unseat(&mut self, slot: usize);
     fn reseat(&mut self, slot: usize);
     fn press(&mut self, button: super::sim_world::SimButton, now: Duration, hold: Duration);
-    /// Releases buttons whose hold time is over.
+    /// Presses and releases buttons whose time has come.
     fn tick(&mut self, now: Duration);
 }
 
