@@ -397,3 +397,32 @@ fn the_exit_code_is_the_commands_and_the_platform_is_the_boards() {
         shown(&out)
     );
 }
+
+#[test]
+fn a_terminated_sim_usb_passes_the_signal_on_and_removes_its_testbed() {
+    if skip("a_terminated_sim_usb_passes_the_signal_on_and_removes_its_testbed") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["sim", "usb", "--", "sleep", "30"])
+        .env("TMPDIR", tmp.path())
+        .spawn()
+        .unwrap();
+    // The testbed exists once the command runs.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(tmp.path()).unwrap().count() == 0 {
+        assert!(started.elapsed().as_secs() < 10, "no testbed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + libc::SIGTERM),
+        "COMMAND's end, as a shell says it"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

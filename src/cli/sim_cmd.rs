@@ -213,11 +213,12 @@ fn usb(args: UsbArgs) -> Result<ExitCode> {
         .command
         .split_first()
         .context("COMMAND is missing (after --)")?;
-    let status = std::process::Command::new(program)
+    let child = std::process::Command::new(program)
         .args(rest)
         .env_remove(REEXEC_MARK)
-        .status()
+        .spawn()
         .with_context(|| format!("starting {}", program.to_string_lossy()))?;
+    let status = wait_passing_signals(child)?;
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&bus.report())?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
@@ -229,6 +230,30 @@ fn usb(args: UsbArgs) -> Result<ExitCode> {
         _ => 1,
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// Waits for COMMAND. Ctrl-C reaches it directly (one process group); a SIGINT or SIGTERM
+/// sent to this process alone is passed on. Either way this process outlives COMMAND, so the
+/// testbed's directory is removed.
+fn wait_passing_signals(mut child: std::process::Child) -> Result<std::process::ExitStatus> {
+    let stop = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(signal, stop.clone(), signal as usize)
+            .context("installing signal handlers")?;
+    }
+    let mut passed = 0;
+    loop {
+        if let Some(status) = child.try_wait().context("waiting for COMMAND")? {
+            return Ok(status);
+        }
+        let signal = stop.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if signal != 0 && passed < 2 {
+            passed += 1;
+            // SAFETY: signalling our own child by its pid.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal as libc::c_int) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[cfg(test)]
