@@ -404,17 +404,33 @@ fn a_terminated_sim_usb_passes_the_signal_on_and_removes_its_testbed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
+    let marks = tempfile::tempdir().unwrap();
+    let running = marks.path().join("running");
     let mut child = std::process::Command::new(BIN)
-        .args(["sim", "usb", "--", "sleep", "30"])
+        .args([
+            "sim",
+            "usb",
+            "--",
+            "sh",
+            "-c",
+            "touch \"$1\"; exec sleep 30",
+            "sh",
+        ])
+        .arg(&running)
         .env("TMPDIR", tmp.path())
         .spawn()
         .unwrap();
-    // The testbed exists once the command runs.
+    // COMMAND runs (and so the testbed exists).
     let started = std::time::Instant::now();
-    while std::fs::read_dir(tmp.path()).unwrap().count() == 0 {
-        assert!(started.elapsed().as_secs() < 10, "no testbed");
+    while !running.exists() {
+        assert!(started.elapsed().as_secs() < 10, "COMMAND never ran");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "one testbed"
+    );
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let status = child.wait().unwrap();

@@ -205,6 +205,13 @@ fn usb(args: UsbArgs) -> Result<ExitCode> {
     if !preloaded() {
         return reexec_preloaded();
     }
+    // From here on this process outlives COMMAND and removes the testbed, whatever signal
+    // comes: SIGINT/SIGTERM are noted and passed on.
+    let signals = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(signal, signals.clone(), signal as usize)
+            .context("installing signal handlers")?;
+    }
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(args.speedup));
     let boards = boards(&args, &clock)?;
     let bus = EmulatedBus::start(boards, clock)?;
@@ -213,34 +220,38 @@ fn usb(args: UsbArgs) -> Result<ExitCode> {
         .command
         .split_first()
         .context("COMMAND is missing (after --)")?;
-    let child = std::process::Command::new(program)
-        .args(rest)
-        .env_remove(REEXEC_MARK)
-        .spawn()
-        .with_context(|| format!("starting {}", program.to_string_lossy()))?;
-    let status = wait_passing_signals(child)?;
+    let early = signals.load(std::sync::atomic::Ordering::SeqCst);
+    let code = if early != 0 {
+        // Stopped before COMMAND started: as if it had been.
+        128 + early as i32
+    } else {
+        let child = std::process::Command::new(program)
+            .args(rest)
+            .env_remove(REEXEC_MARK)
+            .spawn()
+            .with_context(|| format!("starting {}", program.to_string_lossy()))?;
+        let status = wait_passing_signals(child, &signals)?;
+        match (status.code(), status.signal()) {
+            (Some(c), _) => c,
+            (None, Some(sig)) => 128 + sig,
+            _ => 1,
+        }
+    };
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&bus.report())?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     bus.stop();
-    let code = match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(sig)) => 128 + sig,
-        _ => 1,
-    };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// Waits for COMMAND. Ctrl-C reaches it directly (one process group); a SIGINT or SIGTERM
 /// sent to this process alone is passed on. Either way this process outlives COMMAND, so the
 /// testbed's directory is removed.
-fn wait_passing_signals(mut child: std::process::Child) -> Result<std::process::ExitStatus> {
-    let stop = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_usize(signal, stop.clone(), signal as usize)
-            .context("installing signal handlers")?;
-    }
+fn wait_passing_signals(
+    mut child: std::process::Child,
+    stop: &std::sync::atomic::AtomicUsize,
+) -> Result<std::process::ExitStatus> {
     let mut passed = 0;
     loop {
         if let Some(status) = child.try_wait().context("waiting for COMMAND")? {
