@@ -97,21 +97,32 @@ fn offer_and_confirm(stick: &Path, keys: &Path, work: &Path) -> Vec<String> {
 
 type Work = Box<dyn FnOnce() + Send>;
 
-/// Starts work on plain threads, or keeps it back while closed: an import that takes as long
-/// as the test likes.
-#[derive(Clone, Default)]
+/// Starts work on the virtual scheduler (so the offer is as deterministic as the rest of the
+/// station), or keeps it back while closed: an import that takes as long as the test likes.
+/// Plain threads would race the virtual clock: under load the offer arrived after the
+/// scripted confirmation and the import never started.
+#[derive(Clone)]
 struct Gate {
+    scheduler: VirtualScheduler,
     closed: Arc<std::sync::atomic::AtomicBool>,
     held: Arc<std::sync::Mutex<Vec<Work>>>,
 }
 
 impl Gate {
+    fn new(scheduler: VirtualScheduler) -> Self {
+        Gate {
+            scheduler,
+            closed: Default::default(),
+            held: Default::default(),
+        }
+    }
+
     fn close(&self, closed: bool) {
         self.closed
             .store(closed, std::sync::atomic::Ordering::SeqCst);
         if !closed {
             for job in self.held.lock().unwrap().drain(..) {
-                std::thread::spawn(job);
+                drop(self.scheduler.spawn(job));
             }
         }
     }
@@ -121,7 +132,7 @@ impl Spawner for Gate {
     fn spawn(&self, job: Work) {
         match self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             true => self.held.lock().unwrap().push(job),
-            false => drop(std::thread::spawn(job)),
+            false => drop(self.scheduler.spawn(job)),
         }
     }
 }
@@ -177,8 +188,8 @@ impl Driver for Patient {
 fn the_loop_keeps_ticking_and_holds_starts_while_an_import_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (stick, keys) = stick_with(dir.path(), false);
-    let gate = Gate::default();
     let scheduler = VirtualScheduler::new();
+    let gate = Gate::new(scheduler.clone());
     let (runtime, world) = station(Box::new(gate.clone()), scheduler, &stick, &keys, dir.path());
     let long = Duration::from_millis(1500);
     let mut patient = Patient {
