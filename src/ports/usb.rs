@@ -20,7 +20,8 @@ impl PortPath {
 
 impl fmt::Display for PortPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad`, not `write_str`: `{:<10}` in tables (flash --list) must line up.
+        f.pad(&self.0)
     }
 }
 
@@ -95,4 +96,15 @@ pub trait UsbDevice: Send {
 pub trait UsbBus: Send {
     fn list(&mut self) -> Result<Vec<DeviceInfo>, UsbError>;
     fn open(&mut self, port: &PortPath) -> Result<Box<dyn UsbDevice>, UsbError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PortPath;
+
+    #[test]
+    fn a_port_path_pads_in_a_table_column() {
+        // `flash --list` prints `{:<10}`: with write_str the columns did not line up.
+        assert_eq!(format!("[{:<6}]", PortPath("1-1".into())), "[1-1   ]");
+    }
 }
