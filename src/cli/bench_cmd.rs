@@ -167,13 +167,17 @@ pub fn run(mut args: Args) -> Result<ExitCode> {
     } else {
         print(&report);
     }
-    // A benchmark is a gate: a goal not met fails it.
-    let missed = report.goals.iter().filter(|g| !g.met).count();
-    if missed > 0 {
-        eprintln!("error: {missed} goal(s) NOT MET");
-        return Ok(ExitCode::FAILURE);
+    Ok(gate(&report.goals))
+}
+
+/// A benchmark is a gate: a goal not met fails it (non-zero exit, said on stderr).
+fn gate(goals: &[Goal]) -> ExitCode {
+    let missed = goals.iter().filter(|g| !g.met).count();
+    if missed == 0 {
+        return ExitCode::SUCCESS;
     }
-    Ok(ExitCode::SUCCESS)
+    eprintln!("error: {missed} goal(s) NOT MET");
+    ExitCode::FAILURE
 }
 
 /// One unit (flash, test, final) on the virtual clock: elapsed over the board's own time, and
@@ -335,4 +339,23 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn goal(met: bool) -> Goal {
+        Goal {
+            what: "x".into(),
+            measured: "y".into(),
+            met,
+        }
+    }
+
+    #[test]
+    fn one_goal_not_met_fails_the_benchmark() {
+        assert_eq!(gate(&[goal(true), goal(true)]), ExitCode::SUCCESS);
+        assert_eq!(gate(&[goal(true), goal(false)]), ExitCode::FAILURE);
+    }
 }
