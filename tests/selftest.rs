@@ -44,3 +44,47 @@ fn selftest_reports_each_check_and_fails_cleanly_without_hardware() {
         .unwrap()
         .contains("MiB free"));
 }
+
+#[test]
+fn selftest_checks_the_scanner_and_the_label_printer_without_printing() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = printer.local_addr().unwrap().port();
+    printer.set_nonblocking(true).unwrap();
+    let config = dir.path().join("station.toml");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/station.toml"))
+            .unwrap()
+            .replace("/var/lib/flashline", dir.path().to_str().unwrap());
+    let trace = format!(
+        "\n[trace]\nscanner = \"{}\"\n[label]\nprinter = \"tcp://127.0.0.1:{port}\"\n",
+        dir.path().join("no-scanner").display()
+    );
+    std::fs::write(&config, text + &trace).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flashline"))
+        .args(["selftest", "--json", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |n: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no check {n}: {checks}"))
+    };
+    assert_eq!(by_name("scanner")["ok"], false);
+    assert!(by_name("scanner")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("No such file"));
+    assert_eq!(by_name("label printer")["ok"], true, "{checks}");
+    // Connected, but sent nothing: a check must not waste a label.
+    let (mut conn, _) = printer.accept().unwrap();
+    conn.set_nonblocking(false).unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut conn, &mut got).unwrap();
+    assert!(got.is_empty());
+}

@@ -75,6 +75,7 @@ fn station(
         }),
         lights: Lights::new(Duration::ZERO, None),
         edges: Default::default(),
+        labels: None,
     };
     (runtime, world)
 }

@@ -260,6 +260,8 @@ fn run_unit(
         messages: tx,
         tested_before: None,
         dfu_serial: None,
+        start: Default::default(),
+        identity: None,
     };
     job.run();
     rx.try_iter()

@@ -167,7 +167,7 @@ fn slot_state<'a>(name: &'a str, phase: &'a SlotPhase, light: &Light) -> SlotSta
             s.reason = Some(reason);
             s.device_id = device_id.as_deref();
         }
-        SlotPhase::Empty | SlotPhase::Ready => {}
+        SlotPhase::Empty | SlotPhase::Ready | SlotPhase::Waiting { .. } => {}
     }
     s
 }

@@ -10,11 +10,13 @@ mod error_text;
 mod flash_cmd;
 mod frames;
 mod inspect;
+mod label_cmd;
 mod line_cmd;
 mod log_tap;
 mod probes_cmd;
 mod progress;
 mod records_cmd;
+mod records_trace_cmd;
 mod run_args;
 mod run_cmd;
 mod run_sim;
@@ -27,6 +29,7 @@ mod sim_faults;
 mod sim_setup;
 mod terminal_view;
 mod test_cmd;
+mod trace_setup;
 mod unit_line;
 mod usb_list;
 
@@ -78,6 +81,9 @@ enum Command {
     Line(line_cmd::LineCommand),
     /// The line dashboard in the browser (read-only), from PostgreSQL or a station's records
     Dashboard(dashboard_cmd::Args),
+    /// Label previews (PNG) from the ZPL template
+    #[command(subcommand)]
+    Label(label_cmd::LabelCommand),
     /// Simulated boards for other programs: `sim usb -- COMMAND` (emulated USB, needs umockdev)
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -96,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Probes(args) => probes_cmd::run(args),
         Command::Run(args) => run_cmd::run(args),
         Command::Screenshot(args) => screenshot_cmd::run(args),
+        Command::Label(cmd) => label_cmd::run(cmd),
         Command::Test(args) => test_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Selftest(args) => selftest_cmd::run(args),

@@ -35,6 +35,12 @@ pub enum RecordsCommand {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// The device history record of a work order (JSON, CSV or printable HTML)
+    Dhr(super::records_trace_cmd::DhrArgs),
+    /// Check the records' hash chain; exits non-zero where it is broken
+    Verify(super::records_trace_cmd::VerifyArgs),
+    /// Print a passed unit's label again
+    Reprint(super::records_trace_cmd::ReprintArgs),
     /// Test hook for the power-cut tests: writes COUNT synthetic units, printing each id once
     /// it is committed
     #[command(hide = true)]
@@ -84,6 +90,9 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
             println!("{} record(s)", list.len());
             Ok(ExitCode::SUCCESS)
         }
+        RecordsCommand::Dhr(args) => super::records_trace_cmd::dhr(args),
+        RecordsCommand::Verify(args) => super::records_trace_cmd::verify(args),
+        RecordsCommand::Reprint(args) => super::records_trace_cmd::reprint(args),
         RecordsCommand::Stress {
             records: path,
             count,
@@ -132,6 +141,7 @@ fn load(select: &Select) -> Result<Vec<records::Record>> {
     Ok(store.list(&Filter {
         since,
         device_id: select.device.clone(),
+        ..Filter::default()
     })?)
 }
 

@@ -98,12 +98,17 @@ impl<W: ScriptWorld> ScriptDriver<W> {
 impl<W: ScriptWorld> Driver for ScriptDriver<W> {
     fn tick(&mut self, now: Duration, station: &mut Station) -> bool {
         while let Some(event) = self.script.events.get(self.next).filter(|e| e.at() <= now) {
-            let slot = event
-                .slot
-                .as_deref()
-                .and_then(|s| self.world.slot_index(s))
-                .unwrap_or(0);
+            let chosen = event.slot.as_deref().and_then(|s| self.world.slot_index(s));
+            let slot = chosen.unwrap_or(0);
             match event.action {
+                Action::Scan => {
+                    // A serial for a named slot goes there, as FUNC would choose it.
+                    if let Some(slot) = chosen {
+                        station.choose_scan_slot(slot);
+                    }
+                    let code = event.code.as_deref().unwrap_or_default();
+                    self.world.scan(code, now);
+                }
                 Action::Seat => self.world.seat(slot),
                 Action::Unseat => self.world.unseat(slot),
                 Action::Reseat => self.world.reseat(slot),

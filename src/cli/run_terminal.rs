@@ -39,6 +39,7 @@ pub fn run(setup: SimSetup) -> Result<ExitCode> {
         messages: Vec::new(),
         size: (width as usize, height as usize),
         status: None,
+        typing: None,
     };
     let summary = runtime.run(&mut driver);
     drop(screen);
@@ -69,7 +70,7 @@ fn keys_help(names: &[String]) -> String {
             many.last().map_or("", String::as_str)
         ),
     };
-    format!("keys: s START  f FUNC  g FUNC held  {seat}  q quit")
+    format!("keys: s START  f FUNC  g FUNC held  {seat}  b scan  q quit")
 }
 
 /// Raw mode on an alternate screen, restored however we leave.
@@ -106,6 +107,8 @@ struct KeyboardDriver {
     messages: Vec<String>,
     size: (usize, usize),
     status: Option<String>,
+    /// After `b`: what is being typed as a barcode scan, sent at Enter (Esc drops it).
+    typing: Option<String>,
 }
 
 impl KeyboardDriver {
@@ -135,6 +138,29 @@ impl KeyboardDriver {
         self.messages.drain(..over);
     }
 
+    /// A scan typed at the keyboard: shown on the status line, sent at Enter.
+    fn type_scan(&mut self, key: KeyCode, now: Duration) {
+        let text = self.typing.get_or_insert_with(String::new);
+        match key {
+            KeyCode::Enter => {
+                let code = std::mem::take(text);
+                self.typing = None;
+                self.world.scan(&code, now);
+            }
+            KeyCode::Esc => self.typing = None,
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if text.len() < 64 => text.push(c),
+            _ => {}
+        }
+        self.status = self
+            .typing
+            .as_ref()
+            .map(|t| format!("scan (Enter sends, Esc drops): {t}_"));
+        self.draw();
+    }
+
     /// Reads the keyboard; false once the operator quits.
     fn keys(&mut self, now: Duration) -> bool {
         let hold = |ms| Duration::from_millis(ms);
@@ -145,6 +171,9 @@ impl KeyboardDriver {
                     let _ = execute!(std::io::stdout(), terminal::Clear(terminal::ClearType::All));
                     self.draw();
                 }
+                Ok(Event::Key(key)) if key.kind == KeyEventKind::Press && self.typing.is_some() => {
+                    self.type_scan(key.code, now);
+                }
                 Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
                     let ctrl_c = key.code == KeyCode::Char('c')
                         && key.modifiers.contains(KeyModifiers::CONTROL);
@@ -154,6 +183,7 @@ impl KeyboardDriver {
                         KeyCode::Char('s') => self.world.press(SimButton::Start, now, hold(150)),
                         KeyCode::Char('f') => self.world.press(SimButton::Func, now, hold(150)),
                         KeyCode::Char('g') => self.world.press(SimButton::Func, now, hold(1500)),
+                        KeyCode::Char('b') => self.type_scan(KeyCode::Null, now),
                         KeyCode::Char(c @ '1'..='8') => {
                             let i = c as usize - '1' as usize;
                             if i < self.slots {

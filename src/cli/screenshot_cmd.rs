@@ -53,14 +53,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
 pub fn save_png(ui: &UiState, path: &Path) -> Result<()> {
     let mut display = SimulatorDisplay::<BinaryColor>::new(Size::new(WIDTH, HEIGHT));
     let Ok(()) = render(ui, &mut display);
+    save_bitmap(&display, 4, BinaryColorTheme::OledWhite, path)
+}
+
+/// A one-bit picture as PNG, each pixel `scale` × `scale`.
+pub fn save_bitmap(
+    display: &SimulatorDisplay<BinaryColor>,
+    scale: u32,
+    theme: BinaryColorTheme,
+    path: &Path,
+) -> Result<()> {
     let settings = OutputSettingsBuilder::new()
-        .scale(4)
+        .scale(scale)
         .pixel_spacing(0)
-        .theme(BinaryColorTheme::OledWhite)
+        .theme(theme)
         .build();
     display
         .to_rgb_output_image(&settings)
         .save_png(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -123,6 +123,12 @@ pub fn checks(path: &Path, with_display: bool) -> Vec<Check> {
             let serial = slot.probe.as_deref().unwrap_or_default();
             checks.push(check(&format!("probe {}", slot.name), probe(serial)));
         }
+        if let Some(path) = &c.trace.scanner {
+            checks.push(check("scanner", scanner(path)));
+        }
+        if let Some(printer) = &c.label.printer {
+            checks.push(check("label printer", label_printer(printer)));
+        }
         checks.push(check("records", records(&c.paths.records)));
         // Not at the service's start: it must not wait for the network, and its replica
         // reports the line itself.
@@ -151,6 +157,26 @@ pub fn checks(path: &Path, with_display: bool) -> Vec<Check> {
     checks.push(check("usb", usb()));
     checks.push(check("udev rule", udev_rule()));
     checks
+}
+
+/// The barcode scanner opens and can be grabbed (released again at once).
+fn scanner(path: &Path) -> Result<String, String> {
+    match crate::adapters::scanner::EvdevKeys::open(path) {
+        Ok(_) => Ok(format!("{}: opened and grabbed", path.display())),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(format!(
+            "{}: grabbed by another process (the running service?)",
+            path.display()
+        )),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The label printer accepts a connection (nothing is printed).
+fn label_printer(printer: &str) -> Result<String, String> {
+    let addr = crate::core::label::PrinterAddr::parse(printer)?;
+    crate::adapters::printer::reachable(&addr)
+        .map(|()| format!("{addr}: reachable"))
+        .map_err(|e| e.to_string())
 }
 
 /// The slot's debug probe is plugged in and openable.

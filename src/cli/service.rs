@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::trace_setup::Sections;
 use crate::adapters::display::{open_linux_oled, OledDisplay};
 use crate::adapters::gpio::{open_input, open_output};
 use crate::adapters::usb::LibUsbBus;
@@ -111,6 +112,18 @@ pub fn run(
     let (mut writer, ctx, counters) =
         super::records_cmd::open_for_run(&records_path, &config.station, bundle.as_ref())?;
     station.set_counters(counters);
+    let clock: Arc<dyn crate::ports::Clock> = Arc::new(SystemClock::default());
+    // The edges' inputs (scanner lines, label notices) reach the main loop on one channel.
+    let (edges, edge_inputs) = std::sync::mpsc::channel();
+    let sections = Sections::of(config.trace.clone(), config.label.clone(), config_path);
+    let labels = sections.start(
+        &mut station,
+        bundle.as_ref(),
+        clock.clone(),
+        &mut writer,
+        &edges,
+    )?;
+    let debounce = Duration::from_millis(config.buttons.debounce_ms);
     if !failing.is_empty() {
         let mut lines: Vec<String> = failing.iter().map(|c| format!("FAIL {}", c.name)).collect();
         lines.truncate(3);
@@ -137,9 +150,10 @@ pub fn run(
         &mut writer,
     );
     let runtime = Runtime {
-        clock: Arc::new(SystemClock::default()),
+        labels,
+        clock,
         spawner: Box::new(OsThreads),
-        inputs: DebouncedInputs::new(inputs, Duration::from_millis(config.buttons.debounce_ms)),
+        inputs: DebouncedInputs::new(inputs, debounce).with_edges(edge_inputs),
         display,
         boards: Box::new(UsbBoards {
             ports: config

@@ -8,18 +8,23 @@ use std::time::Duration;
 
 use super::bundle_arg::{load_bundle, EXAMPLE_BUNDLE};
 use super::run_args::Args;
+use super::trace_setup::Sections;
 use crate::core::bundle::Bundle;
 use crate::core::config::StationConfig;
 use crate::core::lights::DEFAULT_BUZZ;
+use crate::core::station::Input;
 use crate::core::station::{Station, StationOptions};
 use crate::core::ui::BundleLabel;
+use crate::ports::clock::SystemClock;
 use crate::ports::Clock;
 use crate::records::{Context as RecordContext, RecordWriter};
 use crate::replica::Replica;
+use crate::runtime::labels::Labels;
 use crate::runtime::script::Script;
 use crate::runtime::sim_world::{SimSlot, SimWorld};
 use crate::runtime::{DebouncedInputs, Edges, Lights, Runtime, Spawner, StickSetup};
 use crate::sim::Fault;
+use std::sync::mpsc::{Receiver, Sender};
 
 pub struct SimSetup {
     pub bundle: Bundle,
@@ -38,12 +43,25 @@ pub struct SimSetup {
     pub replica: Option<Replica>,
     /// This station's boards differ from another simulated station's (`--station`).
     pub seed_base: u64,
+    /// The simulated scanner's lines and the label printer's notices, for the main loop.
+    pub scans: (Sender<Input>, Receiver<Input>),
+    /// `--config`'s `[label] printer`, started.
+    pub labels: Option<Labels>,
 }
 
 pub fn setup(args: &Args) -> Result<SimSetup> {
-    let config = match &args.config {
-        Some(path) => Some(StationConfig::load(path)?),
-        None => None,
+    // A whole station.toml gives the slots too; a file of only `[trace]` and `[label]` is
+    // enough for scans and labels.
+    let (config, sections) = match &args.config {
+        Some(path) => {
+            let sections = Sections::load(path)?;
+            let station = match sections.whole_station {
+                true => Some(StationConfig::load(path)?),
+                false => None,
+            };
+            (station, sections)
+        }
+        None => (None, Sections::default()),
     };
     let config_slots: Vec<String> = config
         .iter()
@@ -145,6 +163,15 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         Some(BundleLabel::from(&bundle)),
     );
     station.set_counters(counters);
+    // Scans (the simulated scanner) and label notices reach the main loop on one channel.
+    let scans = std::sync::mpsc::channel();
+    let labels = sections.start(
+        &mut station,
+        Some(&bundle),
+        Arc::new(SystemClock::default()),
+        &mut writer,
+        &scans.0,
+    )?;
     let buzz = config
         .as_ref()
         .map_or(DEFAULT_BUZZ, |c| Duration::from_millis(c.lights.buzzer_ms));
@@ -161,6 +188,8 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
         edges: started.edges,
         replica: started.replica,
         seed_base: seed_base(&station_name),
+        scans,
+        labels,
     })
 }
 
@@ -199,11 +228,12 @@ impl SimSetup {
     ) -> SimRun {
         let world = SimWorld::new(clock.clone(), self.slots)
             .with_test_firmware(self.bundle.test_firmware().cloned())
-            .with_seed_base(self.seed_base);
+            .with_seed_base(self.seed_base)
+            .with_scanner(self.scans.0);
         let runtime = Runtime {
             clock,
             spawner,
-            inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE),
+            inputs: DebouncedInputs::new(world.inputs(), DEBOUNCE).with_edges(self.scans.1),
             display: None,
             boards: Box::new(world.board_access()),
             station: self.station,
@@ -213,6 +243,7 @@ impl SimSetup {
             stick: self.stick,
             lights: Lights::new(self.buzz, None),
             edges: self.edges,
+            labels: self.labels,
         };
         SimRun {
             runtime,

@@ -74,6 +74,7 @@ fn text_view(ui: &UiState, width: usize) -> Vec<String> {
             let line = match &s.phase {
                 SlotPhase::Empty => format!("{} insert board", s.name),
                 SlotPhase::Ready => format!("{} press START", s.name),
+                SlotPhase::Waiting { what, .. } => format!("{} scan {what}", s.name),
                 SlotPhase::Working {
                     stage,
                     doing,

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::label::{LabelConfig, PrinterAddr};
 use super::station::StationOptions;
+use super::trace::{Patterns, TraceConfig};
 
 /// Where the station looks for its configuration, first found wins.
 pub const SEARCH_PATHS: [&str; 2] = [
@@ -49,6 +51,12 @@ pub struct StationConfig {
     /// The station's own status page.
     #[serde(default)]
     pub dashboard: DashboardConfig,
+    /// Serials, work orders, operators (scans and their patterns).
+    #[serde(default)]
+    pub trace: TraceConfig,
+    /// Where labels of passed units are printed, and from which template.
+    #[serde(default)]
+    pub label: LabelConfig,
     #[serde(rename = "slot")]
     pub slots: Vec<SlotConfig>,
 }
@@ -383,6 +391,10 @@ impl StationConfig {
                     format!("BCM pin {pin} is also {other}"),
                 ));
             }
+        }
+        Patterns::compile(&self.trace).map_err(|e| problem(e.key, None, e.reason))?;
+        if let Some(p) = &self.label.printer {
+            PrinterAddr::parse(p).map_err(|e| problem("label.printer", None, e))?;
         }
         if self.display.address > 0x7F {
             return Err(problem(

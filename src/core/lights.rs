@@ -27,7 +27,7 @@ impl Light {
             SlotPhase::Working { .. } => l.amber = true,
             SlotPhase::Pass { .. } => l.green = true,
             SlotPhase::Fail { .. } => l.red = true,
-            SlotPhase::Empty | SlotPhase::Ready => {}
+            SlotPhase::Empty | SlotPhase::Ready | SlotPhase::Waiting { .. } => {}
         }
         l
     }

@@ -9,14 +9,17 @@ pub mod dfu;
 pub mod event;
 pub mod flash;
 pub mod image;
+pub mod label;
 pub mod lights;
 pub mod module;
 pub mod operator_code;
 pub mod plan;
 pub mod progress;
 pub mod regular_file;
+pub mod scan;
 pub mod station;
 pub mod target;
+pub mod trace;
 pub mod ui;
 pub mod unit;
 

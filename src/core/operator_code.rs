@@ -137,6 +137,16 @@ operator_codes! {
     /// The unit's record could not be written (disk full, read-only): held, no new unit starts.
     Records => "E-RECORDS", "record not saved",
         "keep the board seated; call an engineer to free space on the records disk (`flashline selftest` shows it) or fix the database file (read-only, moved, replaced), and the slot shows the unit's real verdict once its record is written. If the station is stopped first, the unit's record is in the log (`unit NOT recorded: {…}`) and `run` exits non-zero",
+    /// The scanned serial is recorded on another device: stopped before writing until a
+    /// supervisor badge confirms a rework.
+    SerialDup => "E-SERIAL-DUP", "serial on other board",
+        "scan supervisor badge; the serial is recorded on another board: a supervisor's badge confirms a rework (the record names them), else find which board the serial belongs to",
+    /// The device is recorded under another serial: stopped the same way.
+    DeviceDup => "E-DEVICE-DUP", "board has a serial",
+        "scan supervisor badge; this board is recorded under another serial (a second label?): a supervisor's badge confirms a relabel",
+    /// A label could not be printed: a notice, never a unit's verdict (its record is written).
+    Label => "E-LABEL", "label not printed",
+        "check label printer; the record is written and the verdict stands: menu, reprint label, or `flashline records reprint --serial SERIAL`",
 }
 
 /// The prefix of the final-firmware stage's codes: `E-FINAL-` + the code without `E-`.

@@ -1,7 +1,7 @@
 //! A finished unit as the station keeps it: what `run --json` prints, what the records store
 //! and what every later sink (labels, replication) gets. Plain data; the job fills it in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
@@ -91,6 +91,36 @@ pub struct UnitRecord {
     pub device_os: Option<String>,
     /// The modules the board reported when last verified, e.g. `user-part#1 v6`.
     pub board_modules: Vec<String>,
+    /// What went on the board: each module of the bundle as flashed (for a two-stage bundle,
+    /// the final firmware in place of the test firmware), with the lock's SHA-256.
+    pub modules: Vec<FlashedModule>,
+    /// Who and what the unit is, from the scans (serial, work order, operator).
+    #[serde(flatten)]
+    pub trace: UnitTrace,
+}
+
+/// A module of the bundle on the board, as the device history record lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FlashedModule {
+    /// `system-part#1`.
+    pub module: String,
+    pub version: u16,
+    /// SHA-256 of the module file, as pinned in `bundle.lock`.
+    pub sha256: String,
+    pub file: String,
+    /// Written in this attempt (`false`: the board already had it, checked by version and
+    /// validity).
+    pub written: bool,
+}
+
+/// The product's side of a unit: its serial, the work order and the operator when it
+/// started, and the supervisor who confirmed a rework (a serial or device seen before).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct UnitTrace {
+    pub serial: Option<String>,
+    pub work_order: Option<String>,
+    pub operator: Option<String>,
+    pub rework_by: Option<String>,
 }
 
 impl UnitRecord {
@@ -111,6 +141,8 @@ impl UnitRecord {
             flashed_by: None,
             device_os: None,
             board_modules: Vec::new(),
+            modules: Vec::new(),
+            trace: UnitTrace::default(),
         }
     }
 

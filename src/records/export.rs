@@ -89,7 +89,7 @@ pub fn to_csv(records: &[Record]) -> String {
     out
 }
 
-fn push_row(out: &mut String, cells: &[String]) {
+pub(super) fn push_row(out: &mut String, cells: &[String]) {
     let escaped: Vec<String> = cells.iter().map(|c| escape(c)).collect();
     out.push_str(&escaped.join(","));
     out.push_str("\r\n");
@@ -97,7 +97,7 @@ fn push_row(out: &mut String, cells: &[String]) {
 
 /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is defused so a spreadsheet never runs a
 /// formula that came from a board's serial output.
-fn escape(cell: &str) -> String {
+pub(super) fn escape(cell: &str) -> String {
     let defused = match cell.chars().next() {
         Some('=' | '+' | '@') => format!("'{cell}"),
         Some('-') if cell.parse::<f64>().is_err() => format!("'{cell}"),

@@ -7,8 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use std::path::Path;
 
+use super::chain::{self, Verification};
 use crate::core::board_test::Measurement;
-use crate::core::unit::UnitRecord;
+use crate::core::trace::{Seen, REFUSALS};
+use crate::core::unit::{FlashedModule, UnitRecord};
 
 /// SQLite's own words are the cause, said once: it is the message, not also a `source` that
 /// a chain printer would repeat.
@@ -89,6 +91,36 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_utc TEXT NOT NULL
      );"
     ),
+    // Traceability: the product's serial, work order, operator, a supervisor's rework, what
+    // went on the board (modules with the lock's SHA-256, JSON), and the hash chain
+    // (`chain.rs`). Rows from before are not covered; the chain starts here. Sealed rows and
+    // measurements can no longer be changed or removed through SQLite — so a later migration
+    // cannot backfill a column into existing rows (the triggers refuse it, and a sealed row's
+    // hash covers every column): a backfill belongs in a migration before this one.
+    "ALTER TABLE units ADD COLUMN serial TEXT;
+     ALTER TABLE units ADD COLUMN work_order TEXT;
+     ALTER TABLE units ADD COLUMN operator TEXT;
+     ALTER TABLE units ADD COLUMN rework_by TEXT;
+     ALTER TABLE units ADD COLUMN modules TEXT;
+     ALTER TABLE units ADD COLUMN row_hash TEXT;
+     CREATE INDEX units_serial ON units(serial);
+     CREATE INDEX units_work_order ON units(work_order);
+     CREATE TABLE chain_origin (before_id INTEGER NOT NULL, time_utc TEXT NOT NULL);
+     INSERT INTO chain_origin SELECT COALESCE(MAX(id), 0), strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM units;
+     CREATE TRIGGER units_append_only BEFORE UPDATE ON units
+       WHEN OLD.row_hash IS NOT NULL OR OLD.id <= (SELECT MAX(before_id) FROM chain_origin)
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+     CREATE TRIGGER units_no_delete BEFORE DELETE ON units
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+     CREATE TRIGGER measurements_no_update BEFORE UPDATE ON measurements
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+     CREATE TRIGGER measurements_no_delete BEFORE DELETE ON measurements
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+     CREATE TRIGGER measurements_of_sealed BEFORE INSERT ON measurements
+       WHEN (SELECT row_hash FROM units WHERE id = NEW.unit_id) IS NOT NULL
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+     CREATE TRIGGER chain_origin_fixed BEFORE UPDATE ON chain_origin
+       BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;",
 ];
 
 /// Which bundle a unit was flashed with, and where.
@@ -125,6 +157,14 @@ pub struct Record {
     pub device_os: Option<String>,
     /// The modules the board reported, e.g. `bootloader#0 v501; …; user-part#1 v6`.
     pub board_modules: Option<String>,
+    pub serial: Option<String>,
+    pub work_order: Option<String>,
+    pub operator: Option<String>,
+    pub rework_by: Option<String>,
+    /// What went on the board: each module with the lock's SHA-256.
+    pub modules: Vec<FlashedModule>,
+    /// The row's seal (`chain.rs`); none for rows from before the chain began.
+    pub row_hash: Option<String>,
     pub measurements: Vec<Measurement>,
 }
 
@@ -133,6 +173,9 @@ pub struct Filter {
     /// `time_utc >= since` (an RFC 3339 prefix such as `2026-11-26`).
     pub since: Option<String>,
     pub device_id: Option<String>,
+    pub work_order: Option<String>,
+    pub serial: Option<String>,
+    pub id: Option<i64>,
 }
 
 pub struct Records {
@@ -195,12 +238,21 @@ impl Records {
             path: path.clone(),
             cause,
         };
-        let tx = self.conn.transaction().map_err(&err)?;
+        // Immediate: the chain's previous row is read under the write lock, so two stations
+        // appending to one file cannot both chain to the same row.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let modules =
+            (!u.modules.is_empty()).then(|| serde_json::to_string(&u.modules).unwrap_or_default());
         tx.execute(
             "INSERT INTO units (time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash,
                 outcome, code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
-                flashed_by, device_os, board_modules, attempt_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                flashed_by, device_os, board_modules, attempt_id, serial, work_order, operator,
+                rework_by, modules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                ?19, ?20, ?21, ?22, ?23, ?24)",
             params![
                 time_utc,
                 ctx.station,
@@ -222,6 +274,11 @@ impl Records {
                 // `;` keeps the CSV cell free of commas (no quoting needed in a spreadsheet).
                 (!u.board_modules.is_empty()).then(|| u.board_modules.join("; ")),
                 uuid::Uuid::new_v4().to_string(),
+                u.trace.serial,
+                u.trace.work_order,
+                u.trace.operator,
+                u.trace.rework_by,
+                modules,
             ],
         )
         .map_err(&err)?;
@@ -234,16 +291,23 @@ impl Records {
             )
             .map_err(&err)?;
         }
+        chain::seal(&tx, id).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(id)
     }
 
     pub fn list(&self, filter: &Filter) -> Result<Vec<Record>, RecordsError> {
         self.select(
-            "(?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2) ORDER BY id",
+            "(?1 IS NULL OR time_utc >= ?1) AND (?2 IS NULL OR device_id = ?2)
+               AND (?3 IS NULL OR work_order = ?3) AND (?4 IS NULL OR serial = ?4)
+               AND (?5 IS NULL OR id = ?5)
+             ORDER BY id",
             params![
                 filter.since,
-                filter.device_id.as_ref().map(|d| d.to_lowercase())
+                filter.device_id.as_ref().map(|d| d.to_lowercase()),
+                filter.work_order,
+                filter.serial,
+                filter.id,
             ],
         )
     }
@@ -260,7 +324,8 @@ impl Records {
             .prepare(&format!(
                 "SELECT id, time_utc, station, slot, device_id, bundle_name, bundle_version, lock_hash, outcome,
                         code, reason, duration_ms, flash_ms, test_ms, final_ms, final_code,
-                        flashed_by, device_os, board_modules, attempt_id
+                        flashed_by, device_os, board_modules, attempt_id, serial, work_order,
+                        operator, rework_by, modules, row_hash
                  FROM units WHERE {condition}"
             ))
             .map_err(self.err())?;
@@ -287,6 +352,17 @@ impl Records {
                     device_os: r.get(17)?,
                     board_modules: r.get(18)?,
                     attempt_id: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
+                    serial: r.get(20)?,
+                    work_order: r.get(21)?,
+                    operator: r.get(22)?,
+                    rework_by: r.get(23)?,
+                    // Written by `insert` from the same type; unreadable JSON is a tampered
+                    // row, which `verify` names.
+                    modules: r
+                        .get::<_, Option<String>>(24)?
+                        .and_then(|m| serde_json::from_str(&m).ok())
+                        .unwrap_or_default(),
+                    row_hash: r.get(25)?,
                     measurements: Vec::new(),
                 })
             })
@@ -351,6 +427,65 @@ impl Records {
             .optional()
             .map_err(self.err())?;
         Ok(matches!(last, Some(Some(_))))
+    }
+
+    /// What the records already pair this serial and device with (refusals not counted).
+    pub fn seen(&self, serial: &str, device_id: &str) -> Result<Seen, RecordsError> {
+        let device_id = device_id.to_lowercase();
+        let refusals = REFUSALS.map(|c| format!("'{}'", c.as_str())).join(", ");
+        let counted = format!("(code IS NULL OR code NOT IN ({refusals}))");
+        let pair = |sql: &str| -> Result<Option<(String, i64)>, RecordsError> {
+            self.conn
+                .query_row(
+                    &format!("{sql} AND {counted} ORDER BY id DESC LIMIT 1"),
+                    params![serial, device_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(self.err())
+        };
+        let confirmed: bool = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM units WHERE serial = ?1 AND device_id = ?2
+                       AND rework_by IS NOT NULL AND {counted})"
+                ),
+                params![serial, device_id],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        Ok(Seen {
+            serial_elsewhere: pair(
+                "SELECT device_id, id FROM units WHERE serial = ?1 AND device_id IS NOT NULL
+                   AND device_id != ?2",
+            )?,
+            device_elsewhere: pair(
+                "SELECT serial, id FROM units WHERE device_id = ?2 AND serial IS NOT NULL
+                   AND serial != ?1",
+            )?,
+            confirmed,
+        })
+    }
+
+    /// The units that passed in a work order, once each (by serial, else device ID).
+    pub fn work_order_passed(&self, work_order: &str) -> Result<Vec<String>, RecordsError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT COALESCE(serial, device_id) FROM units
+                 WHERE work_order = ?1 AND outcome = 'pass' AND COALESCE(serial, device_id) IS NOT NULL",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([work_order], |r| r.get(0))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Recomputes the hash chain (`chain.rs`).
+    pub fn verify_chain(&self) -> Result<Verification, RecordsError> {
+        chain::verify(&self.conn).map_err(self.err())
     }
 
     /// The schema upgrades applied to this database, in order (each once: 1, 2, …).
@@ -457,6 +592,7 @@ pub fn now_utc() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::operator_code::OperatorCode;
 
     #[test]
     fn a_database_of_an_older_schema_is_upgraded_and_keeps_its_records() {
@@ -524,5 +660,89 @@ mod tests {
             let all: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
             assert_eq!(versions, all, "each migration once");
         }
+    }
+
+    #[test]
+    fn an_upgraded_database_keeps_its_rows_outside_the_chain_and_chains_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1), (2), (3);",
+            )
+            .unwrap();
+            for m in &MIGRATIONS[..3] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO units (time_utc, station, slot, outcome, duration_ms)
+                 VALUES ('2026-11-01T08:00:00Z', 'line-1', 'A', 'pass', 1),
+                        ('2026-11-01T08:01:00Z', 'line-1', 'A', 'pass', 2);",
+            )
+            .unwrap();
+        }
+        let mut r = Records::open(&path).unwrap();
+        let unit = UnitRecord {
+            outcome: crate::core::unit::Outcome::Pass,
+            ..UnitRecord::new("A")
+        };
+        r.insert(&Context::default(), "2026-12-01T08:00:00Z", &unit)
+            .unwrap();
+        let v = r.verify_chain().unwrap();
+        assert!(v.intact(), "{v:?}");
+        assert_eq!((v.rows, v.before_chain, v.chained), (3, 2, 1));
+        let e = Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE units SET outcome = 'fail' WHERE id = 1", [])
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("append-only"),
+            "older rows are kept too"
+        );
+    }
+
+    #[test]
+    fn a_serial_pairs_with_one_device_refusals_aside_until_a_rework_is_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Records::open(&dir.path().join("r.db")).unwrap();
+        let put = |r: &mut Records,
+                   serial: &str,
+                   device: &str,
+                   code: Option<OperatorCode>,
+                   by: Option<&str>| {
+            let mut u = UnitRecord::new("A");
+            u.device_id = Some(device.into());
+            u.trace.serial = Some(serial.into());
+            u.trace.rework_by = by.map(String::from);
+            match code {
+                Some(c) => u.fail(c, "x".into()),
+                None => u.outcome = crate::core::unit::Outcome::Pass,
+            }
+            r.insert(&Context::default(), "2026-12-01T08:00:00Z", &u)
+                .unwrap()
+        };
+        let first = put(&mut r, "WC-0001", "d1", None, None);
+        assert_eq!(
+            r.seen("WC-0001", "D1").unwrap(),
+            Seen::default(),
+            "IDs in any case"
+        );
+        let seen = r.seen("WC-0001", "d2").unwrap();
+        assert_eq!(seen.serial_elsewhere, Some(("d1".into(), first)));
+        let refused = put(&mut r, "WC-0002", "d1", Some(OperatorCode::DeviceDup), None);
+        assert_eq!(
+            r.seen("WC-0003", "d1").unwrap().device_elsewhere,
+            Some(("WC-0001".into(), first)),
+            "refusal {refused} pairs nothing"
+        );
+        put(&mut r, "WC-0001", "d2", None, Some("OP-900"));
+        assert!(r.seen("WC-0001", "d2").unwrap().confirmed);
+        assert!(
+            !r.seen("WC-0001", "d1").unwrap().confirmed,
+            "only the reworked pairing"
+        );
+        assert_eq!(r.work_order_passed("WO-1").unwrap(), Vec::<String>::new());
     }
 }

@@ -1,5 +1,6 @@
 //! Sampling the station's GPIO inputs each tick and turning levels into debounced inputs.
 
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use crate::core::debounce::{Button, Debouncer};
@@ -13,6 +14,8 @@ pub struct DebouncedInputs {
     fixtures: Vec<Debouncer>,
     /// The last GPIO error, logged once rather than every tick.
     failing: Option<String>,
+    /// What the edges send (scanner lines, printer notices), drained each tick.
+    edges: Option<Receiver<Input>>,
 }
 
 pub const LONG_PRESS: Duration = Duration::from_millis(1000);
@@ -30,7 +33,15 @@ impl DebouncedInputs {
             func: Button::new(debounce, LONG_PRESS),
             fixtures,
             failing: None,
+            edges: None,
         }
+    }
+
+    /// Inputs from the edges' threads (scanner, label printer, a script's scans) join the
+    /// pins' each tick, after them.
+    pub fn with_edges(mut self, edges: Receiver<Input>) -> Self {
+        self.edges = Some(edges);
+        self
     }
 
     pub fn sample(&mut self, now: Duration) -> Vec<Input> {
@@ -72,6 +83,9 @@ impl DebouncedInputs {
                 log::error!("{e}");
             }
             self.failing = error;
+        }
+        if let Some(edges) = &self.edges {
+            inputs.extend(edges.try_iter());
         }
         inputs
     }

@@ -11,12 +11,12 @@ use crate::core::board_test::run_tests;
 use crate::core::bundle::Bundle;
 use crate::core::event::Event;
 use crate::core::flash::{
-    FlashError, FlashOptions, FlashReport, Flasher, SerialFallback, SwdFlasher,
+    FlashError, FlashOptions, FlashReport, Flasher, IdentityCheck, SerialFallback, SwdFlasher,
 };
 use crate::core::operator_code::OperatorCode;
 use crate::core::progress::{UnitProgress, UnitStage, UnitWork, ARGON};
-use crate::core::station::JobUpdate;
-use crate::core::unit::{Outcome, UnitCode, UnitRecord};
+use crate::core::station::{JobUpdate, SlotStart};
+use crate::core::unit::{FlashedModule, Outcome, UnitCode, UnitRecord};
 use crate::ports::{Clock, PortPath, SerialPorts, SwdProbe, UsbBus};
 
 /// What the board reported at its last verification.
@@ -52,19 +52,43 @@ pub struct Job {
     pub tested_before: Option<TestedBefore>,
     /// Serial ports for entering DFU by the 14400-baud trick when Device OS refuses.
     pub dfu_serial: Option<SerialFallback>,
+    /// The unit's serial, work order and operator, from the station when it started.
+    pub start: SlotStart,
+    /// Checks the board's device ID against its serial before anything is written.
+    pub identity: Option<IdentityCheck>,
+}
+
+/// The bundle's modules as they went on the board, with the lock's SHA-256: all of them
+/// once the board holds the bundle, only those written when it failed on the way.
+fn as_flashed(bundle: &Bundle, written: &[String], complete: bool) -> Vec<FlashedModule> {
+    bundle
+        .modules
+        .iter()
+        .map(|m| FlashedModule {
+            module: format!("{}#{}", m.module.function(), m.module.index()),
+            version: m.module.version(),
+            sha256: hex::encode(m.module.file_sha256),
+            file: m.file.clone(),
+            written: written.contains(&m.module.label()),
+        })
+        .filter(|m| complete || m.written)
+        .collect()
 }
 
 impl Job {
     pub fn run(mut self) {
         let started = self.clock.now();
         let mut unit = UnitRecord::new(&self.slot_name);
+        unit.trace = self.start.trace.clone();
         let bundle = self.bundle.clone();
         let by = if self.probe.is_some() { "swd" } else { "dfu" };
         unit.flashed_by = Some(by.into());
         let mut progress = UnitProgress::new(UnitWork::of(&bundle), ARGON, started);
         self.report(&progress);
+        let mut written = Vec::new();
         let flashed = match self.flash(&bundle, UnitStage::Flash, &mut progress) {
             Ok(report) => {
+                written.clone_from(&report.modules_written);
                 unit.device_id = report.device_id.clone().or(unit.device_id);
                 note_board(&mut unit, &report);
                 let skip = self.skips_tests(&report, unit.device_id.as_deref());
@@ -86,13 +110,19 @@ impl Job {
             Err(e) => {
                 log::error!("slot {}: {}: {e}", self.slot_name, e.code());
                 unit.fail(e.code(), e.short_reason());
+                if let FlashError::Refused(_) = e {
+                    // Nothing ran: the confirmation was for another board, if any.
+                    unit.trace.rework_by = None;
+                }
+                unit.modules = as_flashed(&bundle, &written, false);
             }
             Ok(skip_tests) => {
                 if !skip_tests {
                     self.test(&mut unit, &mut progress);
                 }
+                unit.modules = as_flashed(&bundle, &written, true);
                 if unit.code.is_none() {
-                    self.final_stage(&mut unit, &mut progress);
+                    self.final_stage(&mut unit, &mut progress, &mut written);
                 }
             }
         }
@@ -124,6 +154,14 @@ impl Job {
             .send(JobMsg::Update(self.slot, JobUpdate::of(progress)));
     }
 
+    /// The first stage's options: the board's identity is checked before writing.
+    fn first_stage_options(&self, stage: UnitStage) -> FlashOptions {
+        FlashOptions {
+            identity: self.identity.clone().filter(|_| stage == UnitStage::Flash),
+            ..self.options()
+        }
+    }
+
     fn flash(
         &mut self,
         bundle: &Bundle,
@@ -131,7 +169,7 @@ impl Job {
         progress: &mut UnitProgress,
     ) -> Result<FlashReport, FlashError> {
         let (slot, messages, clock) = (self.slot, self.messages.clone(), self.clock.clone());
-        let options = self.options();
+        let options = self.first_stage_options(stage);
         if stage != UnitStage::Flash {
             progress.begin(stage, clock.now());
         }
@@ -242,7 +280,12 @@ impl Job {
 
     /// Flashes the final firmware over the test firmware (enter DFU by control request, one
     /// module, leave, verify by module info). Its failures carry their own `E-FINAL-` codes.
-    fn final_stage(&mut self, unit: &mut UnitRecord, progress: &mut UnitProgress) {
+    fn final_stage(
+        &mut self,
+        unit: &mut UnitRecord,
+        progress: &mut UnitProgress,
+        written: &mut Vec<String>,
+    ) {
         let Some(final_bundle) = self.bundle.final_stage() else {
             return;
         };
@@ -251,6 +294,8 @@ impl Job {
         unit.final_ms = Some(self.ms_since(started));
         if let Ok(report) = &result {
             note_board(unit, report);
+            written.extend(report.modules_written.iter().cloned());
+            unit.modules = as_flashed(&final_bundle, written, true);
         }
         if let Err(e) = result {
             let code = UnitCode::final_stage(e.code());

@@ -7,12 +7,14 @@
 mod edges;
 mod inputs;
 mod job;
+pub mod labels;
 mod lights;
 pub mod script;
 pub mod sim_io;
 pub mod sim_world;
 mod stick;
 mod tasks;
+mod trace;
 mod verdicts;
 
 pub use edges::{Edges, StateCell};
@@ -111,6 +113,8 @@ pub struct Runtime {
     pub lights: Lights,
     /// Replication, the dashboard and other edges that fail alone.
     pub edges: Edges,
+    /// The label printer's edge (its sink is the records writer's).
+    pub labels: Option<labels::Labels>,
 }
 
 pub struct RunSummary {
@@ -180,6 +184,10 @@ impl Runtime {
             self.wait_tick();
         }
         let unrecorded = self.close_records(&mut verdicts, driver);
+        if let Some(labels) = self.labels.take() {
+            // The last labels go out before the run ends.
+            labels.close();
+        }
         RunSummary {
             units: verdicts.units,
             unrecorded,
@@ -215,7 +223,14 @@ impl Runtime {
                 );
                 let cancel = Arc::new(AtomicBool::new(false));
                 cancels[slot] = Some(cancel.clone());
+                let start = self.station.slot_start(slot);
+                let identity = self
+                    .records
+                    .as_ref()
+                    .and_then(|(w, _)| trace::identity_check(w.path().to_path_buf(), &start));
                 let job = Job {
+                    start,
+                    identity,
                     slot,
                     slot_name: name,
                     serial: self.boards.serial_for(slot),
@@ -248,6 +263,15 @@ impl Runtime {
                 archive,
                 allow_downgrade,
             } => self.confirm_import(stick, archive, allow_downgrade),
+            Command::LoadWorkOrder(work_order) => self.load_work_order(&work_order),
+            Command::ReprintLabel => match &self.labels {
+                Some(labels) => labels.reprint(),
+                None => {
+                    let until = self.clock.now() + Duration::from_secs(3);
+                    self.station
+                        .notify("NO PRINTER", vec!["no [label] printer".into()], until);
+                }
+            },
             Command::ImportBundle | Command::ExportRecords => {
                 let until = self.clock.now() + Duration::from_secs(3);
                 self.station

@@ -45,6 +45,8 @@ pub enum Action {
     Start,
     Func,
     FuncLong,
+    /// A barcode scan (`code`); with `slot`, the serial goes to that slot (as FUNC chooses).
+    Scan,
 }
 
 /// What a script's events act on: simulated boards in fixtures (`--sim`), or only the fixture
@@ -57,6 +59,10 @@ pub trait ScriptWorld {
     fn press(&mut self, button: super::sim_world::SimButton, now: Duration, hold: Duration);
     /// Presses and releases buttons whose time has come.
     fn tick(&mut self, now: Duration);
+    /// A barcode scan, typed as the scanner types it; a world without a scanner ignores it.
+    fn scan(&mut self, code: &str, _now: Duration) {
+        log::warn!("script: no simulated scanner here to scan `{code}` with");
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -66,6 +72,9 @@ pub struct ScriptEvent {
     pub action: Action,
     #[serde(default)]
     pub slot: Option<String>,
+    /// What a `scan` reads.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl ScriptEvent {
@@ -156,6 +165,9 @@ impl Script {
                         names.join(", ")
                     ))
                 }
+                (Action::Scan, _) if e.code.is_none() => {
+                    return Err(format!("event {}: `scan` needs `code`", i + 1))
+                }
                 (_, Some(s)) if !names.contains(&s.as_str()) => {
                     return Err(format!(
                         "event {}: no slot `{s}` (slots: {})",
@@ -183,6 +195,7 @@ impl Script {
             at_ms,
             action,
             slot: None,
+            code: None,
         };
         Script {
             bundle: None,
@@ -239,6 +252,8 @@ mod tests {
         assert!(s.check().unwrap_err().contains("no slot `Z`"));
         let mut s: Script = toml::from_str("[[slot]]\nname = \"A\"\nfault = \"zap\"\n").unwrap();
         assert!(s.check().unwrap_err().contains("unknown sim fault `zap`"));
+        let mut s: Script = toml::from_str("[[event]]\nat_ms = 1\naction = \"scan\"\n").unwrap();
+        assert!(s.check().unwrap_err().contains("`scan` needs `code`"));
     }
 
     #[test]

@@ -5,9 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::sync::mpsc::Sender;
+
 use super::script::ScriptWorld;
 use super::Boards;
 use crate::core::module::Module;
+use crate::core::scan::{keys_for, LineJoiner};
+use crate::core::station::Input;
 use crate::ports::{
     Clock, DigitalInput, GpioError, PortPath, SerialPorts, StationInputs, SwdProbe, UsbBus,
 };
@@ -136,6 +140,8 @@ pub struct SimWorld {
     removed: Vec<Option<SimArgon>>,
     /// Added to every board's seed, so two simulated stations seat different boards.
     seed_base: u64,
+    /// A simulated barcode scanner: codes typed as key events, joined as the real one's are.
+    scanner: Option<(Sender<Input>, LineJoiner)>,
 }
 
 impl SimWorld {
@@ -149,6 +155,26 @@ impl SimWorld {
             test_firmware: None,
             removed: Vec::new(),
             seed_base: 0,
+            scanner: None,
+        }
+    }
+
+    /// Scans go to the station's edge channel.
+    pub fn with_scanner(mut self, to: Sender<Input>) -> Self {
+        self.scanner = Some((to, LineJoiner::default()));
+        self
+    }
+
+    /// The operator scans a label: its keys, then Enter, as the scanner types them.
+    pub fn scan(&mut self, code: &str, now: Duration) {
+        let Some((to, joiner)) = self.scanner.as_mut() else {
+            log::warn!("sim: no scanner to scan `{code}` with");
+            return;
+        };
+        for key in keys_for(code) {
+            if let Some(line) = joiner.key(key, now) {
+                let _ = to.send(Input::Scanned(line));
+            }
         }
     }
 
@@ -272,6 +298,9 @@ impl SimWorld {
 impl ScriptWorld for SimWorld {
     fn slot_index(&self, name: &str) -> Option<usize> {
         SimWorld::slot_index(self, name)
+    }
+    fn scan(&mut self, code: &str, now: Duration) {
+        SimWorld::scan(self, code, now)
     }
     fn seat(&mut self, slot: usize) {
         SimWorld::seat(self, slot)

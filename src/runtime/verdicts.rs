@@ -107,6 +107,7 @@ impl Runtime {
         if verdicts.held.remove(&slot) && verdicts.held.is_empty() {
             log::info!("records can be written again; the held units are recorded");
         }
+        self.station.trace_recorded(slot, &unit);
         self.station.job_done(slot, verdict);
         driver.unit(&unit);
         verdicts.units.push(unit);

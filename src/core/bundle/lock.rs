@@ -25,6 +25,8 @@ pub struct BundleLock {
     pub tests: Option<LockedFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mbr: Option<LockedFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<LockedFile>,
     /// The bundle's Device OS (its system part's module version) and the flash map row its
     /// modules were checked against. Absent in locks written before they were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +153,7 @@ impl BundleLock {
                 self.tests
                     .iter()
                     .chain(self.mbr.as_ref())
+                    .chain(self.label.as_ref())
                     .map(|t| (t.file.as_str(), t.sha256.as_str())),
             )
             .chain(

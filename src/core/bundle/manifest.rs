@@ -26,6 +26,9 @@ pub struct BundleManifest {
     /// bundle holds them: raw files (named as the application names them) or asset modules.
     #[serde(default)]
     pub assets: Vec<String>,
+    /// A ZPL label template for passed units (`core::label`); station.toml's wins.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl BundleManifest {
@@ -68,6 +71,7 @@ impl BundleManifest {
             .chain(self.final_firmware.as_deref())
             .chain(self.mbr.as_deref())
             .chain(self.assets.iter().map(String::as_str))
+            .chain(self.label.as_deref())
     }
 }
 

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use super::board_test::TestPlan;
+use super::label::LabelTemplate;
 use super::module::{Module, ModuleError, Platform};
 use super::plan::Route;
 use super::target::{DeviceOs, FlashMap};
@@ -82,6 +83,16 @@ pub struct BundleTests {
     pub plan: TestPlan,
 }
 
+fn load_label(dir: &Path, file: &str) -> Result<LabelTemplate, BundleError> {
+    let path = dir.join(file);
+    let bad = |reason: String| BundleError::Manifest {
+        path: path.clone(),
+        reason,
+    };
+    let text = String::from_utf8(read_file(&path)?).map_err(|_| bad("not UTF-8 text".into()))?;
+    LabelTemplate::parse(&text, &format!("bundle {file}")).map_err(bad)
+}
+
 fn load_tests(dir: &Path, file: &str) -> Result<BundleTests, BundleError> {
     let path = dir.join(file);
     let bad = |reason: String| BundleError::Manifest {
@@ -126,6 +137,8 @@ pub struct Bundle {
     pub device_dependencies: Vec<DeviceDependency>,
     /// What the board must be (a Protected Device for a protected bootloader).
     pub board_requirements: Vec<BoardRequirement>,
+    /// The bundle's label template, checked.
+    pub label_template: Option<LabelTemplate>,
     /// SHA-256 of bundle.lock: names exactly this bundle in records.
     pub lock_hash: String,
 }
@@ -170,7 +183,13 @@ impl Bundle {
             .as_deref()
             .map(|f| mbr::load_mbr(dir, f))
             .transpose()?;
+        let label_template = manifest
+            .label
+            .as_deref()
+            .map(|f| load_label(dir, f))
+            .transpose()?;
         Ok(Bundle {
+            label_template,
             dir: dir.to_path_buf(),
             name: lock.name,
             version: lock.version,
@@ -279,6 +298,20 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         }
         None => None,
     };
+    // A template a printer would not take is refused now, not on the line.
+    let label = match &manifest.label {
+        Some(file) => match load_label(dir, file).and_then(|_| read_file(&dir.join(file))) {
+            Ok(bytes) => Some(LockedFile {
+                file: file.clone(),
+                sha256: sha256_hex(&bytes),
+            }),
+            Err(e) => {
+                unloadable(file, e);
+                None
+            }
+        },
+        None => None,
+    };
     let checked = match checked {
         Some(c) if problems.is_empty() => c,
         _ => return Err(BundleError::invalid(dir, problems, hint)),
@@ -327,6 +360,7 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
                 why: r.why.clone(),
             })
             .collect(),
+        label,
     };
     let text = lock.to_toml().map_err(|reason| BundleError::Manifest {
         path: dir.join(LOCK_FILE),

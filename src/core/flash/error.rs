@@ -1,10 +1,14 @@
 use crate::core::control::ControlError;
 use crate::core::dfu::{DfuError, DfuStep};
 use crate::core::operator_code::OperatorCode;
+use crate::core::trace::Refusal;
 use crate::ports::{PortPath, SwdError, UsbError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlashError {
+    /// The station's identity check refused the board (serial/device mix-up): nothing written.
+    #[error("{}: nothing written", .0.detail)]
+    Refused(Refusal),
     #[error("no Particle board on USB port {port} within {waited_ms} ms")]
     NoBoard { port: PortPath, waited_ms: u64 },
     #[error("board on {port} is a {board}, the bundle is for {bundle}: nothing written")]
@@ -86,6 +90,7 @@ impl FlashError {
     pub fn code(&self) -> OperatorCode {
         use OperatorCode as C;
         match self {
+            FlashError::Refused(r) => r.code,
             FlashError::NoBoard { .. } => C::NoBoard,
             FlashError::WrongPlatform { .. } => C::WrongPlatform,
             FlashError::NoReenumerate { .. } => C::NoReenumerate,
@@ -115,6 +120,7 @@ impl FlashError {
     /// One line for the OLED: short, without the port.
     pub fn short_reason(&self) -> String {
         match self {
+            FlashError::Refused(r) => r.short.clone(),
             FlashError::NoBoard { .. } => "no board on USB".into(),
             FlashError::WrongPlatform { board, .. } => format!("board is {board}"),
             FlashError::NoReenumerate { .. } => "no USB after reset".into(),

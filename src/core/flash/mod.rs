@@ -25,6 +25,7 @@ use super::control::{BoardModule, ControlClient};
 use super::dfu::DfuOptions;
 use super::event::{Event, EventSink, Stage};
 use super::plan::{BoardView, FlashPlan, Route};
+use super::trace::Refusal;
 use crate::ports::{Clock, DeviceInfo, PortPath, SerialPorts, UsbBus, UsbDevice};
 
 #[derive(Debug, Clone)]
@@ -45,6 +46,22 @@ pub struct FlashOptions {
     /// Set by the operator's abort; checked between stages and modules, so a module is never
     /// left half-erased by the abort itself.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Asked with the device ID as soon as the board is found, before anything is written:
+    /// a serial and device the records pair otherwise are refused (`E-SERIAL-DUP`).
+    pub identity: Option<IdentityCheck>,
+}
+
+/// The station's check of a board's identity against its scanned serial.
+#[derive(Clone)]
+pub struct IdentityCheck(pub Arc<IdentityFn>);
+
+/// Given the board's device ID: `Err` refuses it (nothing is written).
+pub type IdentityFn = dyn Fn(&str) -> Result<(), Refusal> + Send + Sync;
+
+impl std::fmt::Debug for IdentityCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityCheck")
+    }
 }
 
 impl Default for FlashOptions {
@@ -57,6 +74,7 @@ impl Default for FlashOptions {
             dry_run: false,
             cancel: None,
             dfu_by_serial: None,
+            identity: None,
         }
     }
 }
@@ -67,6 +85,14 @@ impl FlashOptions {
         match &self.cancel {
             Some(flag) if flag.load(Ordering::SeqCst) => Err(FlashError::Aborted),
             _ => Ok(()),
+        }
+    }
+
+    /// `Err(Refused)` when the station's identity check refuses this device.
+    pub fn check_identity(&self, device_id: &str) -> Result<(), FlashError> {
+        match &self.identity {
+            Some(IdentityCheck(check)) => check(device_id).map_err(FlashError::Refused),
+            None => Ok(()),
         }
     }
 }
@@ -169,6 +195,9 @@ impl Flasher<'_> {
             device_id: found.info.serial.as_ref().map(|s| s.to_lowercase()),
             platform: found.platform.name.into(),
         });
+        if let Some(id) = &found.info.serial {
+            self.options.check_identity(&id.to_lowercase())?;
+        }
         let mut report = FlashReport {
             device_id: found.info.serial.as_ref().map(|s| s.to_lowercase()),
             platform: found.platform.name.into(),

@@ -74,6 +74,7 @@ impl SwdFlasher<'_> {
         let checked = self
             .check_board_on_usb(on_usb, &device_id)
             .and_then(|()| self.check_platform_in_flash())
+            .and_then(|()| self.options.check_identity(&device_id))
             .and_then(|()| self.check_cancel());
         if let Err(e) = checked {
             // Nothing was written: let the chip run again rather than leave it halted.

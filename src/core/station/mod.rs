@@ -3,18 +3,23 @@
 //! `runtime` does the threads and hardware.
 
 mod slot;
+mod trace;
 
 pub use slot::{JobUpdate, Verdict};
+pub use trace::{Rework, SlotStart, TraceOptions};
 
 use serde::Deserialize;
 use std::time::Duration;
 
 use super::debounce::ButtonEvent;
 use super::operator_code::OperatorCode;
-use super::ui::{BundleLabel, Counters, MenuView, Notice, PortView, Screen, SlotView, UiState};
+use super::ui::{
+    BundleLabel, Counters, MenuView, Notice, PortView, Screen, SlotPhase, SlotView, UiState,
+};
 use slot::{Phase, Slot};
+use trace::Trace;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A fixture switch closed (debounced).
     Seated(usize),
@@ -22,6 +27,13 @@ pub enum Input {
     Removed(usize),
     Start,
     Func(ButtonEvent),
+    /// A line from the barcode scanner (or a script's `scan`).
+    Scanned(String),
+    /// An edge (label printer, scanner) has something to say; shown for a few seconds.
+    Notify {
+        title: String,
+        lines: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +47,10 @@ pub enum Command {
         archive: std::path::PathBuf,
         allow_downgrade: bool,
     },
+    /// A work order was scanned or chosen: its passed units are asked from the records.
+    LoadWorkOrder(String),
+    /// Print the last passed unit's label again (menu).
+    ReprintLabel,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -55,7 +71,15 @@ impl Default for StationOptions {
     }
 }
 
-const MENU: [&str; 4] = ["abort", "import bundle", "export records", "close"];
+const MENU: [&str; 7] = [
+    "abort",
+    "import bundle",
+    "export records",
+    "reprint label",
+    "work order",
+    "operator",
+    "close",
+];
 
 pub struct Station {
     slots: Vec<Slot>,
@@ -71,6 +95,8 @@ pub struct Station {
     swapping: Option<Notice>,
     /// The boards on USB while the USB screen is up; `None` until the runtime looked.
     ports: Option<Vec<PortView>>,
+    /// Serials, work order, operator (`trace.rs`).
+    trace: Trace,
 }
 
 impl Station {
@@ -90,6 +116,7 @@ impl Station {
             question: None,
             swapping: None,
             ports: None,
+            trace: Trace::new(slot_names.len()),
         }
     }
 
@@ -170,7 +197,10 @@ impl Station {
                     return vec![];
                 };
                 slot.present = true;
-                if slot.is_free() {
+                let free = slot.is_free();
+                self.trace_seated(i);
+                let slot = &mut self.slots[i];
+                if free {
                     slot.phase = Phase::Ready;
                     if self.options.auto_start {
                         return self.start(i, now);
@@ -202,33 +232,56 @@ impl Station {
                     .position(|s| s.present && s.is_startable());
                 startable.map(|i| self.start(i, now)).unwrap_or_default()
             }
+            Input::Scanned(code) => self.scanned(&code, now),
+            Input::Notify { title, lines } => {
+                self.notify(&title, lines, now + Duration::from_secs(5));
+                vec![]
+            }
             Input::Func(ButtonEvent::Short) => {
+                if let Some(commands) = self.picker_input(false, now) {
+                    return commands;
+                }
                 // A press dismisses a message still on screen; an expired one is gone already.
                 if self.notice.take().is_some_and(|(_, until)| now < until) {
                     return vec![];
                 }
-                match &mut self.menu {
-                    Some(selected) => *selected = (*selected + 1) % MENU.len(),
+                match self.menu {
+                    Some(selected) => self.menu = Some((selected + 1) % MENU.len()),
+                    // Several boards wait for their serials: FUNC picks which gets the next.
                     None => {
-                        self.screen = self.screen.next();
-                        self.ports = None;
+                        if !self.cycle_chosen() {
+                            self.screen = self.screen.next();
+                            self.ports = None;
+                        }
                     }
                 }
                 vec![]
             }
-            Input::Func(ButtonEvent::Long) => match self.menu.take() {
-                None => {
-                    self.menu = Some(0);
-                    vec![]
-                }
-                Some(0) => (0..self.slots.len())
-                    .filter(|i| self.slots[*i].is_running())
-                    .map(Command::AbortJob)
-                    .collect(),
-                Some(1) => vec![Command::ImportBundle],
-                Some(2) => vec![Command::ExportRecords],
-                Some(_) => vec![],
+            Input::Func(ButtonEvent::Long) => match self.picker_input(true, now) {
+                Some(commands) => commands,
+                None => self.menu_long(now),
             },
+        }
+    }
+
+    fn menu_long(&mut self, now: Duration) -> Vec<Command> {
+        match self.menu.take() {
+            None => {
+                self.menu = Some(0);
+                vec![]
+            }
+            Some(0) => (0..self.slots.len())
+                .filter(|i| self.slots[*i].is_running())
+                .map(Command::AbortJob)
+                .collect(),
+            Some(1) => vec![Command::ImportBundle],
+            Some(2) => vec![Command::ExportRecords],
+            Some(3) => vec![Command::ReprintLabel],
+            Some(i @ (4 | 5)) => {
+                self.open_picker(i == 4, now);
+                vec![]
+            }
+            Some(_) => vec![],
         }
     }
 
@@ -251,6 +304,9 @@ impl Station {
                 vec!["nothing to flash".into()],
                 now + Duration::from_secs(3),
             );
+            return vec![];
+        }
+        if !self.trace_may_start(i, now) {
             return vec![];
         }
         self.slots[i].phase = Phase::Running {
@@ -323,17 +379,25 @@ impl Station {
             slots: self
                 .slots
                 .iter()
-                .map(|s| SlotView {
+                .enumerate()
+                .map(|(i, s)| SlotView {
                     name: s.name.clone(),
-                    phase: s.view(now),
+                    phase: match self.is_waiting_for_serial(i) {
+                        true => SlotPhase::Waiting {
+                            what: "serial".into(),
+                            chosen: self.is_chosen(i),
+                        },
+                        false => s.view(now),
+                    },
                 })
                 .collect(),
             counters: self.counters,
             screen: self.screen,
-            menu: self.menu.map(|selected| MenuView {
+            menu: self.picker_view().or(self.menu.map(|selected| MenuView {
                 items: MENU.iter().map(|s| s.to_string()).collect(),
                 selected,
-            }),
+            })),
+            trace: self.trace_view(),
             notice: self
                 .question
                 .as_ref()
@@ -356,3 +420,5 @@ impl Station {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trace_tests;

@@ -12,9 +12,10 @@ pub use render::{render, short_id};
 pub use samples::{samples, SampleBundle};
 pub use state::{
     BundleLabel, Counters, LineView, MenuView, Notice, PortView, Screen, SlotPhase, SlotView,
-    UiState,
+    TraceView, UiState,
 };
 pub use text::fit;
+pub(crate) use text::Scaled;
 
 /// Renders into a fresh frame.
 pub fn frame_of(ui: &UiState) -> Frame {

@@ -25,15 +25,16 @@ pub fn render<D: DrawTarget<Color = BinaryColor>>(ui: &UiState, d: &mut D) -> Re
         return Ok(());
     }
     if let Some(menu) = &ui.menu {
-        // A slim title, so all four items and the help line fit.
+        // A slim title, so four items and the help line fit; the selected one always shows.
         band(d, Rectangle::new(Point::zero(), Size::new(128, 11)))?;
         centered(d, "MENU", &FONT_6X10, W / 2, 0, OFF)?;
-        for (i, item) in menu.items.iter().take(4).enumerate() {
+        let first = menu.selected.saturating_sub(3);
+        for (i, item) in menu.items.iter().enumerate().skip(first).take(4) {
             let marker = if i == menu.selected { ">" } else { " " };
             small(
                 d,
                 &format!("{marker} {item}"),
-                Point::new(0, 13 + 10 * i as i32),
+                Point::new(0, 13 + 10 * (i - first) as i32),
             )?;
         }
         return small(d, "short:next long:ok", Point::new(0, 54));
@@ -61,6 +62,9 @@ pub fn render<D: DrawTarget<Color = BinaryColor>>(ui: &UiState, d: &mut D) -> Re
                 .counters
                 .yield_percent()
                 .map_or("-".into(), |p| format!("{p}%"));
+            if let Some(trace) = &ui.trace {
+                small(d, &trace.line(), Point::new(0, 40))?;
+            }
             return small(
                 d,
                 &format!("fail {}  yield {y}", ui.counters.fail),
@@ -123,7 +127,7 @@ fn single_slot<D: DrawTarget<Color = BinaryColor>>(
     s: &SlotView,
 ) -> Result<(), D::Error> {
     match &s.phase {
-        SlotPhase::Empty | SlotPhase::Ready => {
+        SlotPhase::Empty | SlotPhase::Ready | SlotPhase::Waiting { .. } => {
             let bundle = ui
                 .bundle
                 .as_ref()
@@ -131,12 +135,15 @@ fn single_slot<D: DrawTarget<Color = BinaryColor>>(
                 .unwrap_or_default();
             small(d, &bundle, Point::new(0, 0))?;
             divider(d, Rectangle::new(Point::new(0, 11), Size::new(128, 1)))?;
-            let word = if s.phase == SlotPhase::Empty {
-                "INSERT BOARD"
-            } else {
-                "PRESS START"
+            let word = match &s.phase {
+                SlotPhase::Empty => "INSERT BOARD".to_string(),
+                SlotPhase::Waiting { what, .. } => format!("SCAN {}", what.to_uppercase()),
+                _ => "PRESS START".to_string(),
             };
-            centered(d, word, &FONT_10X20, W / 2, 16, ON)?;
+            centered(d, &word, &FONT_10X20, W / 2, 16, ON)?;
+            if let Some(trace) = &ui.trace {
+                return small(d, &trace.line(), Point::new(0, 52));
+            }
             let y = ui
                 .counters
                 .yield_percent()
@@ -240,6 +247,12 @@ fn slot_half<D: DrawTarget<Color = BinaryColor>>(
             line(d, "press", 40)?;
             line(d, "START", 52)
         }
+        SlotPhase::Waiting { what, chosen } => {
+            line(d, &s.name, 0)?;
+            word(d, "SCAN")?;
+            line(d, what, 40)?;
+            line(d, if *chosen { "next scan" } else { "" }, 52)
+        }
         SlotPhase::Working {
             stage,
             doing,
@@ -305,6 +318,10 @@ fn slot_quarter<D: DrawTarget<Color = BinaryColor>>(
         SlotPhase::Ready => {
             word(d, "WAIT", ON)?;
             line(d, "press START")
+        }
+        SlotPhase::Waiting { what, chosen } => {
+            word(d, "SCAN", ON)?;
+            line(d, if *chosen { "next scan" } else { what })
         }
         SlotPhase::Working {
             stage,

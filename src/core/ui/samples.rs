@@ -98,8 +98,32 @@ pub fn samples(b: &SampleBundle) -> Vec<(&'static str, UiState)> {
         seconds: 18,
     };
     let write_fail = fail(OperatorCode::DfuWrite, "errWRITE system-part");
+    let trace = Some(TraceView {
+        work_order: Some("WO-1".into()),
+        done: 3,
+        planned: Some(10),
+        operator: Some("OP-7".into()),
+        next_serial: None,
+    });
     let mut screens = vec![
         ("idle", one(SlotPhase::Empty)),
+        (
+            "work-order",
+            UiState {
+                trace: trace.clone(),
+                ..one(SlotPhase::Empty)
+            },
+        ),
+        (
+            "scan-serial",
+            UiState {
+                trace,
+                ..one(SlotPhase::Waiting {
+                    what: "serial".into(),
+                    chosen: false,
+                })
+            },
+        ),
         ("ready", one(SlotPhase::Ready)),
         (
             "flashing",

@@ -25,6 +25,40 @@ pub struct UiState {
     /// The line database's replication, when the station has one (`[line] database`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<LineView>,
+    /// Work order, its count and the operator, when any is set.
+    #[serde(default)]
+    pub trace: Option<TraceView>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceView {
+    pub work_order: Option<String>,
+    /// Units of the work order that passed.
+    pub done: u32,
+    pub planned: Option<u32>,
+    pub operator: Option<String>,
+    /// A serial scanned before its board was seated.
+    #[serde(default)]
+    pub next_serial: Option<String>,
+}
+
+impl TraceView {
+    /// `WO-1 3/10 OP-7`: one 21-character line.
+    pub fn line(&self) -> String {
+        let count = match self.planned {
+            Some(p) => format!("{}/{p}", self.done),
+            None => self.done.to_string(),
+        };
+        let wo = self
+            .work_order
+            .as_ref()
+            .map(|w| format!("{w} {count}"))
+            .unwrap_or_else(|| "no work order".into());
+        match &self.operator {
+            Some(op) => format!("{wo} {op}"),
+            None => wo,
+        }
+    }
 }
 
 /// A Particle board on USB, as the USB screen shows it.
@@ -148,6 +182,13 @@ pub enum SlotPhase {
         #[serde(default)]
         device_id: Option<String>,
     },
+    /// A board is seated and waits for a scan (`require_serial`); `chosen`: the next scan
+    /// goes here, of several waiting.
+    Waiting {
+        what: String,
+        #[serde(default)]
+        chosen: bool,
+    },
     /// A verdict is shown only while its board is seated, with the board it belongs to.
     Pass { device_id: String, seconds: u32 },
     Fail {
@@ -163,11 +204,12 @@ pub enum SlotPhase {
 }
 
 impl SlotPhase {
-    /// One word for the slot's state: EMPTY, READY, FLASH, TEST, FINAL, PASS, FAIL.
+    /// One word for the slot's state: EMPTY, READY, SCAN, FLASH, TEST, FINAL, PASS, FAIL.
     pub fn word(&self) -> &str {
         match self {
             SlotPhase::Empty => "EMPTY",
             SlotPhase::Ready => "READY",
+            SlotPhase::Waiting { .. } => "SCAN",
             SlotPhase::Working { stage, .. } => stage,
             SlotPhase::Pass { .. } => "PASS",
             SlotPhase::Fail { .. } => "FAIL",

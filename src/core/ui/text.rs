@@ -207,11 +207,11 @@ pub fn huge_centered<D: DrawTarget<Color = BinaryColor>>(
     Ok(())
 }
 
-/// Draws through to `inner` with every pixel `factor` times larger.
-struct Scaled<'a, D> {
-    inner: &'a mut D,
-    origin: Point,
-    factor: i32,
+/// Draws through to `inner` with every pixel `factor` times larger (also the label preview's).
+pub(crate) struct Scaled<'a, D> {
+    pub(crate) inner: &'a mut D,
+    pub(crate) origin: Point,
+    pub(crate) factor: i32,
 }
 
 impl<D: DrawTarget<Color = BinaryColor>> OriginDimensions for Scaled<'_, D> {

@@ -98,6 +98,7 @@ fn a_held_record_stops_new_units_until_it_is_written_then_its_pass_shows() {
         stick: None,
         lights: Lights::new(Duration::ZERO, None),
         edges: Default::default(),
+        labels: None,
     };
     let mut shift = Shift {
         world,

@@ -1,0 +1,13 @@
+^XA
+^CI28
+^PW406
+^LL203
+^LH0,0
+^FO8,8^GB390,187,2^FS
+^FO20,18^A0N,34,34^FH^FD{serial}^FS
+^FO20,60^A0N,18,18^FH^FD{device_id}^FS
+^FO20,88^A0N,18,18^FH^FD{bundle} {bundle_version}^FS
+^FO20,114^A0N,18,18^FH^FD{date}^FS
+^FO20,140^A0N,18,18^FH^FD{work_order}^FS
+^FO290,82^BQN,2,4^FH^FDMA,{device_id}^FS
+^XZ
