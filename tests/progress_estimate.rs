@@ -80,6 +80,8 @@ fn a_units_estimate_before_it_starts_is_the_worst_case_within_a_third() {
         messages: tx,
         tested_before: None,
         dfu_serial: None,
+        start: Default::default(),
+        identity: None,
     }
     .run();
     let took = rx

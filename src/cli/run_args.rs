@@ -5,7 +5,8 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Station configuration (default: /var/lib/flashline/station.toml, else
-    /// /etc/flashline/station.toml). With --sim: the slots, auto_start and lights to simulate
+    /// /etc/flashline/station.toml). With --sim: the slots, auto_start and lights to simulate,
+    /// and [trace] and [label] (a file of only these two sections will do)
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Simulated boards, buttons, fixtures and display

@@ -132,15 +132,15 @@ fn a_failure_is_said_in_plain_words_and_a_test_names_what_it_measured() {
 }
 
 #[test]
-fn the_menu_has_four_items_and_close_closes_it() {
+fn the_menu_ends_with_close_and_close_closes_it() {
     let mut st = station(true);
     st.handle(Input::Func(ButtonEvent::Long), s(0));
-    for t in 1..=3 {
+    for t in 1..=6 {
         st.handle(Input::Func(ButtonEvent::Short), s(t));
     }
-    let menu = st.ui(s(4)).menu.unwrap();
-    assert_eq!((menu.items.len(), menu.selected), (4, 3));
-    assert_eq!(menu.items[3], "close");
+    let menu = st.ui(s(7)).menu.unwrap();
+    assert_eq!((menu.items.len(), menu.selected), (7, 6));
+    assert_eq!(menu.items[6], "close");
     assert!(st.handle(Input::Func(ButtonEvent::Long), s(5)).is_empty());
     assert!(st.ui(s(5)).menu.is_none());
 }
