@@ -19,15 +19,7 @@ fn selftest_reports_each_check_and_fails_cleanly_without_hardware() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "no display or GPIO here");
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let by_name = |n: &str| {
-        checks
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .cloned()
-            .unwrap()
-    };
+    let by_name = |n: &str| named(&checks, n);
     assert_eq!(by_name("config")["ok"], true);
     assert_eq!(by_name("records")["ok"], true);
     assert_eq!(by_name("display")["ok"], false);
@@ -66,15 +58,7 @@ fn selftest_checks_the_scanner_and_the_label_printer_without_printing() {
         .output()
         .unwrap();
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let by_name = |n: &str| {
-        checks
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .cloned()
-            .unwrap_or_else(|| panic!("no check {n}: {checks}"))
-    };
+    let by_name = |n: &str| named(&checks, n);
     assert_eq!(by_name("scanner")["ok"], false);
     assert!(by_name("scanner")["detail"]
         .as_str()
@@ -87,4 +71,13 @@ fn selftest_checks_the_scanner_and_the_label_printer_without_printing() {
     let mut got = Vec::new();
     std::io::Read::read_to_end(&mut conn, &mut got).unwrap();
     assert!(got.is_empty());
+}
+
+/// The check called `name` in `selftest --json`'s list.
+fn named(checks: &serde_json::Value, name: &str) -> serde_json::Value {
+    checks
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no check {name}: {checks}"))
 }

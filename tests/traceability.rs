@@ -497,3 +497,63 @@ fn a_tampered_row_is_found_by_records_verify() {
     ]);
     assert!(!dhr.status.success(), "no such work order");
 }
+
+#[test]
+fn a_bundle_carries_its_label_template_checked_at_lock_and_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b");
+    common::copy_example(&bundle);
+    let toml = std::fs::read_to_string(bundle.join("bundle.toml")).unwrap();
+    std::fs::write(
+        bundle.join("bundle.toml"),
+        format!("{toml}label = \"label.zpl\"\n"),
+    )
+    .unwrap();
+    let lock = || flashline(&["bundle", "lock", bundle.to_str().unwrap()]);
+    // A placeholder in a field without ^FH could not be escaped: refused when locked.
+    std::fs::write(
+        bundle.join("label.zpl"),
+        "^XA^FO10,10^A0N,30,30^FD{serial}^FS^XZ\n",
+    )
+    .unwrap();
+    let out = lock();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("label.zpl") && err.contains("^FH"), "{err}");
+    std::fs::write(
+        bundle.join("label.zpl"),
+        "^XA^FO10,10^A0N,30,30^FH^FDSN {serial}^FS^XZ\n",
+    )
+    .unwrap();
+    assert!(lock().status.success());
+    assert!(std::fs::read_to_string(bundle.join("bundle.lock"))
+        .unwrap()
+        .contains("[label]"));
+    let png = dir.path().join("label.png");
+    let zpl = dir.path().join("label.zpl");
+    let out = flashline(&[
+        "label",
+        "preview",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+        "--zpl",
+        zpl.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bundle label.zpl template"));
+    assert_eq!(
+        std::fs::read_to_string(&zpl).unwrap(),
+        "^XA^FO10,10^A0N,30,30^FH^FDSN WC-0001^FS^XZ\n"
+    );
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // Changed after locking: the bundle no longer loads.
+    std::fs::write(bundle.join("label.zpl"), "^XA^XZ\n").unwrap();
+    let out = flashline(&["bundle", "verify", bundle.to_str().unwrap()]);
+    assert!(!out.status.success());
+}

@@ -272,20 +272,23 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         route: Some(route_name(Route::of(&m.module)).into()),
         form: Some(form_name(&m.module)),
     };
-    // A broken tests.toml is refused now, not on the line.
-    let tests = match &manifest.tests {
-        Some(file) => match load_tests(dir, file).and_then(|_| read_file(&dir.join(file))) {
+    // A file checked by `load` (it must load now, not on the line) and pinned by its hash.
+    let mut pinned = |file: &Option<String>, load: &dyn Fn(&str) -> Result<(), BundleError>| {
+        let file = file.as_deref()?;
+        match load(file).and_then(|()| read_file(&dir.join(file))) {
             Ok(bytes) => Some(LockedFile {
-                file: file.clone(),
+                file: file.into(),
                 sha256: sha256_hex(&bytes),
             }),
             Err(e) => {
                 unloadable(file, e);
                 None
             }
-        },
-        None => None,
+        }
     };
+    let tests = pinned(&manifest.tests, &|f| load_tests(dir, f).map(drop));
+    // A template a printer would not take.
+    let label = pinned(&manifest.label, &|f| load_label(dir, f).map(drop));
     // A file that is not an MBR is refused now, not on the line.
     let mbr = match manifest.mbr.as_deref().map(|f| (f, mbr::load_mbr(dir, f))) {
         Some((_, Ok(m))) => Some(LockedFile {
@@ -296,20 +299,6 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
             unloadable(file, e);
             None
         }
-        None => None,
-    };
-    // A template a printer would not take is refused now, not on the line.
-    let label = match &manifest.label {
-        Some(file) => match load_label(dir, file).and_then(|_| read_file(&dir.join(file))) {
-            Ok(bytes) => Some(LockedFile {
-                file: file.clone(),
-                sha256: sha256_hex(&bytes),
-            }),
-            Err(e) => {
-                unloadable(file, e);
-                None
-            }
-        },
         None => None,
     };
     let checked = match checked {
