@@ -201,7 +201,7 @@ pub fn read(config: &Config, since: Option<&str>) -> Result<Vec<Record>, Replica
         .query(
             "SELECT attempt_id, station, local_id, time_utc, slot, device_id, bundle_name,
                     bundle_version, lock_hash, outcome, code, reason, duration_ms, flash_ms,
-                    test_ms, final_ms, final_code, flashed_by, device_os, board_modules
+                    test_ms, final_ms, final_code, flashed_by, device_os, board_modules, record
              FROM flashline.units WHERE time_utc >= $1
              ORDER BY time_utc, station, local_id",
             &[&since],
@@ -209,28 +209,42 @@ pub fn read(config: &Config, since: Option<&str>) -> Result<Vec<Record>, Replica
         .map_err(server)?;
     let mut records: Vec<Record> = rows
         .iter()
-        .map(|r| Record {
-            attempt_id: r.get::<_, uuid::Uuid>(0).to_string(),
-            station: r.get(1),
-            id: r.get(2),
-            time_utc: r.get(3),
-            slot: r.get(4),
-            device_id: r.get(5),
-            bundle_name: r.get(6),
-            bundle_version: r.get(7),
-            lock_hash: r.get(8),
-            outcome: r.get(9),
-            code: r.get(10),
-            reason: r.get(11),
-            duration_ms: r.get(12),
-            flash_ms: r.get(13),
-            test_ms: r.get(14),
-            final_ms: r.get(15),
-            final_code: r.get(16),
-            flashed_by: r.get(17),
-            device_os: r.get(18),
-            board_modules: r.get(19),
-            measurements: Vec::new(),
+        .map(|r| {
+            // The traceability fields ride in the record's JSON (the table has no columns
+            // of their own).
+            let whole: Option<serde_json::Value> = r.get(20);
+            let whole = whole.unwrap_or_default();
+            let text = |key: &str| whole.get(key).and_then(|v| v.as_str()).map(String::from);
+            Record {
+                serial: text("serial"),
+                work_order: text("work_order"),
+                operator: text("operator"),
+                rework_by: text("rework_by"),
+                row_hash: text("row_hash"),
+                modules: serde_json::from_value(whole.get("modules").cloned().unwrap_or_default())
+                    .unwrap_or_default(),
+                attempt_id: r.get::<_, uuid::Uuid>(0).to_string(),
+                station: r.get(1),
+                id: r.get(2),
+                time_utc: r.get(3),
+                slot: r.get(4),
+                device_id: r.get(5),
+                bundle_name: r.get(6),
+                bundle_version: r.get(7),
+                lock_hash: r.get(8),
+                outcome: r.get(9),
+                code: r.get(10),
+                reason: r.get(11),
+                duration_ms: r.get(12),
+                flash_ms: r.get(13),
+                test_ms: r.get(14),
+                final_ms: r.get(15),
+                final_code: r.get(16),
+                flashed_by: r.get(17),
+                device_os: r.get(18),
+                board_modules: r.get(19),
+                measurements: Vec::new(),
+            }
         })
         .collect();
     let index: std::collections::HashMap<String, usize> = records
