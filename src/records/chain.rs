@@ -290,22 +290,36 @@ mod tests {
     }
 
     #[test]
-    fn the_same_contents_give_the_same_hash_and_any_change_another() {
+    fn the_hash_covers_every_column_the_attempt_id_too_and_recomputes_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
         let (ra, rb) = (three(&a), three(&b));
         let (va, vb) = (ra.verify_chain().unwrap(), rb.verify_chain().unwrap());
-        assert_eq!(va.head, vb.head, "deterministic: same rows, same head");
-        let canonical = super::canonical(&Connection::open(&a).unwrap(), 1).unwrap();
+        assert!(va.intact() && vb.intact());
+        assert_ne!(
+            va.head, vb.head,
+            "same units, other attempt ids: other hashes"
+        );
+        let conn = Connection::open(&a).unwrap();
+        let canonical = super::canonical(&conn, 1).unwrap();
         assert!(
             canonical
                 .starts_with(r#"{"measurements":[{"attempts":1,"detail":"OK 12.0 V","high":12.6,"#),
             "{canonical}"
         );
+        assert!(canonical.contains(r#""attempt_id":""#), "{canonical}");
         assert!(canonical.contains(r#""serial":"WC-0001""#) && !canonical.contains("row_hash"));
         assert!(
             !canonical.contains("null"),
             "NULL columns are left out: {canonical}"
+        );
+        let stored: String = conn
+            .query_row("SELECT row_hash FROM units WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            super::row_hash("", &canonical),
+            stored,
+            "the first row chains to nothing"
         );
     }
 }

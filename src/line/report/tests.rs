@@ -22,6 +22,12 @@ fn rec(station: &str, id: i64, t: &str, device: Option<&str>, code: Option<&str>
         flashed_by: None,
         device_os: None,
         board_modules: None,
+        serial: None,
+        work_order: None,
+        operator: None,
+        rework_by: None,
+        modules: Vec::new(),
+        row_hash: None,
         measurements: Vec::new(),
     }
 }
