@@ -70,9 +70,12 @@ fn a_1_5_0_board_takes_a_newer_bootloader_that_device_os_writes_itself() {
         image.bytes(),
         "the bootloader region holds the new bootloader"
     );
-    // Running bootloader 501 < 1001: no MBR, one reset, one enumeration.
+    // Running bootloader 501 < 1001: no MBR, one enumeration. The new bootloader 1200 finds
+    // the MBR parameter page unset (1.x never sets it) at its first start, sets it and resets
+    // once more before it boots the firmware (hw_config.c:73-90 @ v2.0.0-rc.1).
     let stats = rig.board.stats();
-    assert_eq!((stats.resets, stats.enumerations), (1, 1), "{stats:?}");
+    assert_eq!((stats.resets, stats.enumerations), (2, 1), "{stats:?}");
+    assert_eq!(rig.board.mbr_params(), Some(0x2F000));
 }
 
 #[test]

@@ -14,7 +14,8 @@ use crate::core::bundle::Bundle;
 use crate::core::dfu::DfuOptions;
 use crate::core::flash::{FlashError, FlashOptions, FlashReport, Flasher, WrittenBy};
 use crate::ports::{Clock, PortPath, UsbBus};
-use crate::sim::{Fault, SimArgon, SimBus, VirtualClock};
+use crate::sim::argon::SimBoardSpec;
+use crate::sim::{Fault, SimBoard, SimBus, VirtualClock};
 
 #[path = "flash_swd.rs"]
 mod swd;
@@ -33,6 +34,11 @@ pub struct Args {
     /// Start the simulated board with another bundle's modules already in flash
     #[arg(long, requires = "sim")]
     sim_preload: Option<PathBuf>,
+    /// What the simulated board is: PLATFORM[@DEVICE_OS][,OPTION...], e.g. `argon@1.5.0`,
+    /// `boron,bootloader=1100`, `argon,protected` (default: a blank board of the bundle's
+    /// platform)
+    #[arg(long, value_name = "SPEC", requires = "sim")]
+    sim_board: Option<String>,
     /// After a failure, re-seat the simulated board and flash it again
     #[arg(long, requires = "sim")]
     sim_reseat: bool,
@@ -93,7 +99,7 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let (clock, board, mut bus, trace) = sim_board(args, faults, &mut options)?;
+    let (clock, board, mut bus, trace) = sim_board(args, bundle, faults, &mut options)?;
     let port = board.port();
     let mut attempts = Vec::new();
     loop {
@@ -141,18 +147,16 @@ fn run_sim(
 /// bus (traced with `--trace`); `options` gets its serial ports for the DFU fallback.
 fn sim_board(
     args: &Args,
+    bundle: &Bundle,
     faults: &str,
     options: &mut FlashOptions,
-) -> Result<(VirtualClock, SimArgon, Box<dyn UsbBus>, Trace)> {
+) -> Result<(VirtualClock, SimBoard, Box<dyn UsbBus>, Trace)> {
+    let spec = sim_spec(args.sim_board.as_deref(), bundle, &args.sim_preload)?;
     let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
+    let (spec, faults) = spec.with_words(faults);
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let board = SimArgon::blank(shared.clone(), "sim-1", 1, faults);
-    if let Some(dir) = &args.sim_preload {
-        let other = Bundle::load(dir)
-            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
-        board.preload(&other.parsed_modules());
-    }
+    let board = spec.build(shared.clone(), "sim-1", 1, faults);
     options.dfu_by_serial = Some(serial_fallback(Box::new(
         crate::sim::serial::SimSerialPorts::new(vec![board.clone()]),
     )));
@@ -164,9 +168,28 @@ fn sim_board(
     Ok((clock, board, bus, trace))
 }
 
+/// The simulated board of `--sim-board SPEC` (default: a blank board of the bundle's
+/// platform), with `--sim-preload DIR`'s modules in it.
+pub fn sim_spec(
+    spec: Option<&str>,
+    bundle: &Bundle,
+    preload: &Option<PathBuf>,
+) -> Result<SimBoardSpec> {
+    let mut spec = match spec {
+        Some(text) => SimBoardSpec::parse(text).map_err(anyhow::Error::msg)?,
+        None => SimBoardSpec::of(bundle.platform),
+    };
+    if let Some(dir) = preload {
+        let other = Bundle::load(dir)
+            .with_context(|| format!("loading --sim-preload {}", dir.display()))?;
+        spec = spec.preload(other.parsed_modules());
+    }
+    Ok(spec)
+}
+
 /// What the simulated board spent, and the host's overhead over it, for `--json` and the
 /// summary line.
-fn sim_json(board: &SimArgon, elapsed: std::time::Duration) -> serde_json::Value {
+fn sim_json(board: &SimBoard, elapsed: std::time::Duration) -> serde_json::Value {
     let stats = board.stats();
     // Nothing to compare with when the board never did anything (it never showed up).
     let overhead = (!stats.device_busy.is_zero())

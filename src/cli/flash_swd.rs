@@ -43,7 +43,7 @@ fn run_sim(
     faults: &str,
     mut options: FlashOptions,
 ) -> Result<ExitCode> {
-    let (clock, board, mut bus, trace) = sim_board(args, faults, &mut options)?;
+    let (clock, board, mut bus, trace) = sim_board(args, bundle, faults, &mut options)?;
     let mut probe = SimProbe::new("sim-probe", Some(board.clone()), args.allow_erase_all);
     let started = clock.now();
     let result = flash_once(

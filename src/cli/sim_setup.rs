@@ -23,7 +23,7 @@ use crate::runtime::labels::Labels;
 use crate::runtime::script::Script;
 use crate::runtime::sim_world::{SimSlot, SimWorld};
 use crate::runtime::{DebouncedInputs, Edges, Lights, Runtime, Spawner, StickSetup};
-use crate::sim::Fault;
+use crate::sim::{Fault, SimBoardSpec};
 use std::sync::mpsc::{Receiver, Sender};
 
 pub struct SimSetup {
@@ -79,6 +79,7 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
                 name: name.clone(),
                 fault: None,
                 preload: None,
+                board: None,
                 probe: None,
             })
             .collect();
@@ -107,7 +108,15 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
                 Some(dir) => load_bundle(dir)?.parsed_modules(),
                 None => Vec::new(),
             };
-            Ok(SimSlot::new(&s.name, faults, preload).with_probe(s.probe.clone()))
+            // A slot's boards: its `board` spec, else a board of the bundle's platform.
+            let board = match &s.board {
+                Some(text) => SimBoardSpec::parse(text)
+                    .map_err(|e| anyhow::anyhow!("slot {}: {e}", s.name))?,
+                None => SimBoardSpec::of(bundle.platform),
+            };
+            Ok(SimSlot::new(&s.name, faults, preload)
+                .with_probe(s.probe.clone())
+                .with_board(board))
         })
         .collect::<Result<Vec<_>>>()?;
     let fresh_records = args.records.is_none();

@@ -13,7 +13,7 @@ use crate::core::board_test::{run_tests, TestReport};
 use crate::ports::clock::SystemClock;
 use crate::ports::{Clock, PortPath, SerialPorts};
 use crate::sim::serial::SimSerialPorts;
-use crate::sim::{Fault, SimArgon, VirtualClock};
+use crate::sim::{Fault, VirtualClock};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,6 +26,9 @@ pub struct Args {
     /// A simulated board already flashed with the bundle; optional faults, e.g. --sim=meas:vin=10.2
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "")]
     sim: Option<String>,
+    /// What the simulated board is (as `flash --sim-board`; default: the bundle's platform)
+    #[arg(long, value_name = "SPEC", requires = "sim")]
+    sim_board: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -39,9 +42,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(faults) => {
             let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
             super::sim_faults::check(&faults, &bundle, false)?;
+            let spec = super::flash_cmd::sim_spec(args.sim_board.as_deref(), &bundle, &None)?;
+            let (spec, faults) = spec.with_words(faults);
             let clock = VirtualClock::new();
             let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-            let board = SimArgon::blank(shared, "sim-1", 1, faults);
+            let board = spec.build(shared, "sim-1", 1, faults);
             if let Some(m) = bundle.test_firmware() {
                 board.set_test_firmware(m);
             }

@@ -95,6 +95,15 @@ operator_codes! {
     /// Device OS refused a module sent by control request (validation, -1300…-1370).
     UpdateRefused => "E-UPDATE-REFUSED", "board refused module",
         "reseat and retry once; Device OS refused a module (integrity, dependency, platform or format): check the bundle with `flashline bundle verify`",
+    /// The board lacks a module the bundle needs it to own (its NCP firmware): nothing written.
+    DeviceDependency => "E-DEVICE-DEP", "board lacks its NCP",
+        "set the board aside; it lacks what the bundle needs it to own (the log names the module): update its NCP first, or use a bundle for it",
+    /// A protected bootloader for an open board, or a Protected Device refusing an update.
+    Protected => "E-PROTECTED", "protection mismatch",
+        "set the board aside; the bundle's bootloader is protected and the board is not a Protected Device, or a Protected Device refused the update (nothing unsafe was written)",
+    /// The board's Device OS or bootloader cannot install a module form the bundle uses.
+    BoardTooOld => "E-BOARD-TOO-OLD", "board OS too old",
+        "call an engineer; the board's Device OS cannot install a module form of the bundle (refused before sending it): use the uncompressed file, or a bundle whose system part goes first by DFU",
     /// The board did not come back on USB after a reset.
     NoReenumerate => "E-REENUM", "board did not restart",
         "reseat and retry; check the USB hub's power",

@@ -29,6 +29,10 @@ pub struct ScriptSlot {
     /// A bundle whose modules the slot's boards start with.
     #[serde(default)]
     pub preload: Option<PathBuf>,
+    /// What the slot's boards are: `PLATFORM[@DEVICE_OS][,OPTION...]`, e.g. `boron@6.2`
+    /// (sim/argon/spec.rs). Default: a blank board of the bundle's platform.
+    #[serde(default)]
+    pub board: Option<String>,
     /// The serial of a simulated debug probe on the fixture: the slot flashes over SWD and
     /// finds its board on USB by device ID (as a station.toml slot with `probe` and no port).
     #[serde(default)]
@@ -121,6 +125,7 @@ impl Script {
                     name: name.clone(),
                     fault: None,
                     preload: None,
+                    board: None,
                     probe: None,
                 })
                 .collect();
@@ -138,6 +143,7 @@ impl Script {
                 name: "A".into(),
                 fault: None,
                 preload: None,
+                board: None,
                 probe: None,
             });
         }
@@ -203,6 +209,7 @@ impl Script {
                 name: "A".into(),
                 fault: None,
                 preload: None,
+                board: None,
                 probe: None,
             }],
             events: vec![

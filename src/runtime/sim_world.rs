@@ -17,7 +17,7 @@ use crate::ports::{
 };
 use crate::sim::serial::SimSerialPorts;
 use crate::sim::swd::SimProbe;
-use crate::sim::{Fault, SimArgon, SimBus};
+use crate::sim::{Fault, SimArgon, SimBoardSpec, SimBus};
 
 #[derive(Clone, Default)]
 pub struct SimPin(Arc<AtomicBool>);
@@ -48,6 +48,8 @@ pub struct SimSlot {
     pub name: String,
     pub faults: Vec<Fault>,
     pub preload: Vec<Module>,
+    /// What each board seated here is (before the preload).
+    pub board: SimBoardSpec,
     /// A simulated debug probe on the fixture's SWD pins (the slot flashes over SWD).
     pub probe: Option<String>,
     seats: u64,
@@ -60,6 +62,7 @@ impl SimSlot {
             name: name.into(),
             faults,
             preload,
+            board: SimBoardSpec::argon(),
             probe: None,
             seats: 0,
             fixture: SimPin::default(),
@@ -68,6 +71,11 @@ impl SimSlot {
 
     pub fn with_probe(mut self, serial: Option<String>) -> Self {
         self.probe = serial;
+        self
+    }
+
+    pub fn with_board(mut self, board: SimBoardSpec) -> Self {
+        self.board = board;
         self
     }
 }
@@ -217,7 +225,8 @@ impl SimWorld {
             .seed_base
             .wrapping_add((i as u64 + 1) * 1000 + slot.seats);
         slot.seats += 1;
-        let board = SimArgon::blank(
+        let (spec, faults) = slot.board.clone().with_words(faults);
+        let board = spec.build(
             self.clock.clone(),
             &format!("sim-{}", slot.name),
             seed,

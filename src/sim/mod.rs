@@ -10,7 +10,7 @@ pub mod serial;
 pub mod swd;
 pub mod usbdevfs;
 
-pub use argon::SimArgon;
+pub use argon::{SimArgon, SimBoard, SimBoardSpec};
 pub use bus::SimBus;
 pub use clock::VirtualClock;
 pub use fault::Fault;

@@ -215,10 +215,13 @@ impl Bundle {
         self.flash_map
     }
 
-    /// The user part the station tests with: the bundle's own (a simulated board treats
-    /// whatever application it gets as the test firmware).
+    /// The user part the station tests with: the bundle's own, in whichever slot its Device
+    /// OS puts it (user-part#2 from 3.1; a simulated board treats whatever application it
+    /// gets as the test firmware).
     pub fn test_firmware(&self) -> Option<&Module> {
-        self.module(super::module::ModuleFunction::UserPart, 1)
+        self.modules
+            .iter()
+            .find(|m| m.module.function() == super::module::ModuleFunction::UserPart)
             .map(|m| &m.module)
     }
 

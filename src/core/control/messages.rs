@@ -11,7 +11,9 @@ pub mod kind {
     pub const RESET: u16 = 40;
     pub const ENTER_DFU: u16 = 50;
     pub const DEVICE_MODE: u16 = 72;
+    pub const GET_PROTECTED_STATE: u16 = 76;
     pub const MODULE_INFO: u16 = 90;
+    pub const GET_ASSET_INFO: u16 = 91;
     pub const START_FIRMWARE_UPDATE: u16 = 250;
     pub const FINISH_FIRMWARE_UPDATE: u16 = 251;
     pub const CANCEL_FIRMWARE_UPDATE: u16 = 252;

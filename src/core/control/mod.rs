@@ -1,12 +1,14 @@
 //! Device OS control requests over USB (particle-usb's service protocol): what the board is,
 //! what it runs, and how to make it enter DFU, reset, or take a bootloader.
 
+pub mod asset_info;
 pub mod messages;
 pub mod module_info;
 pub mod proto;
 pub mod result;
 pub mod service;
 
+pub use asset_info::{AssetInfo, BoardAsset, ProtectedState};
 pub use module_info::{BoardModule, ModuleStore};
 
 use std::time::Duration;
@@ -102,6 +104,22 @@ impl<'a> ControlClient<'a> {
         )?)
     }
 
+    /// What the board's asset store holds and what its application needs (request 91, Device
+    /// OS ≥ 5.6.0; older ones answer NOT_SUPPORTED).
+    pub fn asset_info(&mut self) -> Result<AssetInfo, ControlError> {
+        Ok(asset_info::decode_asset_info(
+            &self.call(kind::GET_ASSET_INFO, &[])?,
+        )?)
+    }
+
+    /// Whether the board is a Protected Device (request 76, Device OS ≥ 6.0.0; older ones
+    /// answer NOT_SUPPORTED, and are not).
+    pub fn protected_state(&mut self) -> Result<ProtectedState, ControlError> {
+        Ok(asset_info::decode_protected_state(
+            &self.call(kind::GET_PROTECTED_STATE, &[])?,
+        )?)
+    }
+
     /// Asks the board to reset into DFU mode. It goes away right after answering.
     pub fn enter_dfu(&mut self) -> Result<(), ControlError> {
         self.call(kind::ENTER_DFU, &[]).map(drop)
@@ -116,6 +134,18 @@ impl<'a> ControlClient<'a> {
     pub fn update_firmware(
         &mut self,
         image: &[u8],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), ControlError> {
+        self.update_firmware_within(image, self.timeout, progress)
+    }
+
+    /// As `update_firmware`, with FINISH given `finish_timeout`: before 3.0.0 Device OS applies
+    /// the update before it answers FINISH (storage.cpp:328-337 @ v1.5.0), and an NCP update
+    /// takes the ESP32's whole transfer (particle-cli allows 4 minutes, flash-helper.js:17-18).
+    pub fn update_firmware_within(
+        &mut self,
+        image: &[u8],
+        finish_timeout: Duration,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(), ControlError> {
         let reply = self.call(
@@ -138,10 +168,12 @@ impl<'a> ControlClient<'a> {
             sent += piece.len() as u64;
             progress(sent, total);
         }
-        self.call(
+        let timeout = std::mem::replace(&mut self.timeout, finish_timeout);
+        let finished = self.call(
             kind::FINISH_FIRMWARE_UPDATE,
             &messages::encode_finish_update(false),
-        )
-        .map(drop)
+        );
+        self.timeout = timeout;
+        finished.map(drop)
     }
 }

@@ -62,7 +62,11 @@ pub const OTA_INTEGRITY_CHECK_FAILED: i32 = -1330;
 pub const OTA_DEPENDENCY_CHECK_FAILED: i32 = -1340;
 pub const OTA_INVALID_SIZE: i32 = -1351;
 pub const OTA_INVALID_PLATFORM: i32 = -1360;
+pub const OTA_INVALID_FORMAT: i32 = -1370;
 pub const OTA_UPDATES_DISABLED: i32 = -1380;
+/// The board is a Protected Device and refuses the action (a local update of an unprotected
+/// bootloader, a system part before 6.0.0: validateModules, ota_flash_hal.cpp:557-571 @ v6.2.0).
+pub const PROTECTED: i32 = -1801;
 /// Before 3.0.0, START answers a positive 1 when the app disabled updates
 /// (Spark_Prepare_For_Firmware_Update, system/src/system_update.cpp:302-320 @ v1.5.0).
 pub const LEGACY_UPDATES_DISABLED: i32 = 1;

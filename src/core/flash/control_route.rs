@@ -1,13 +1,15 @@
 //! The control-request route: modules sent by Device OS's firmware-update requests (the
-//! bootloader, NCP firmware), and what the board's refusals mean for the operator.
+//! bootloader, NCP firmware, compressed and combined files, assets), and what the board's
+//! refusals mean for the operator.
+
+use std::time::Duration;
 
 use super::{stage, FlashError, FlashReport, Flasher, Mode, WrittenBy};
-use crate::core::bundle::BundleModule;
 use crate::core::control::messages::kind;
 use crate::core::control::{result, ControlClient, ControlError};
 use crate::core::event::{Event, EventSink, Phase, Stage};
 use crate::core::module::ModuleFunction;
-use crate::core::plan::{FlashPlan, Route};
+use crate::core::plan::{FlashPlan, Item, PlanEntry, Step};
 
 /// The OTA area Device OS receives a module into: larger ones are refused with -1351
 /// (EXTERNAL_FLASH_OTA_LENGTH, platform/MCU/nRF52840/inc/flash_mal.h:105 @ v6.2.0;
@@ -15,19 +17,35 @@ use crate::core::plan::{FlashPlan, Route};
 pub const OTA_AREA_LEN: usize = 1500 * 1024;
 
 impl Flasher<'_> {
-    /// Sends modules by the firmware-update control requests. Device OS answers, keeps
-    /// running a while, then resets and installs them (the bootloader may take one more reset
-    /// the host cannot see); the host waits for the board's next enumeration after each.
+    /// Sends each entry by the firmware-update control requests. Device OS answers, keeps
+    /// running a while (an NCP update: the whole transfer to the ESP32), then resets and
+    /// installs it (the bootloader may take one more reset the host cannot see); the host waits
+    /// for the board's next enumeration after each.
     pub(super) fn send_by_control(
         &mut self,
-        modules: &[&BundleModule],
+        entries: &[&PlanEntry<'_>],
         report: &mut FlashReport,
         events: EventSink<'_>,
     ) -> Result<Mode, FlashError> {
-        for m in modules {
+        for e in entries {
             self.check_cancel()?;
-            let label = m.module.label();
-            let bytes = m.module.bytes();
+            let label = e.label();
+            let (bytes, ncp) = match &e.item {
+                Item::Module(m) => (
+                    m.module.bytes().to_vec(),
+                    m.module.function() == ModuleFunction::NcpFirmware,
+                ),
+                Item::Asset(a) => match &a.module {
+                    Some(m) => (m.bytes().to_vec(), false),
+                    None => (
+                        super::asset_module::wrap(&a.name, &a.bytes).map_err(|e| {
+                            FlashError::Region(format!("wrapping asset {}: {e}", a.name))
+                        })?,
+                        false,
+                    ),
+                },
+                Item::InvalidateCompat(_) => continue,
+            };
             if bytes.len() > OTA_AREA_LEN {
                 return Err(FlashError::UpdateTooLarge {
                     module: label,
@@ -35,11 +53,15 @@ impl Flasher<'_> {
                 });
             }
             events(stage(Stage::Bootloader, label.clone()));
+            let finish = match ncp {
+                true => self.options.ncp_timeout,
+                false => Duration::from_secs(30),
+            };
             let mut device = self.open()?;
             let before = device.info().clone();
             let mut control = ControlClient::new(device.as_mut(), self.clock);
             control
-                .update_firmware(bytes, &mut |done, total| {
+                .update_firmware_within(&bytes, finish, &mut |done, total| {
                     events(Event::Progress {
                         module: label.clone(),
                         phase: Phase::Send,
@@ -51,7 +73,13 @@ impl Flasher<'_> {
             report.wrote(label, WrittenBy::ControlRequest, bytes.len() as u64);
             drop(device);
             events(stage(Stage::Reconnect, "installing at reset".into()));
-            self.wait_after_reset(&before, Some(Mode::Firmware))?;
+            let leave = self.options.leave_timeout;
+            if ncp {
+                self.options.leave_timeout = leave.max(self.options.ncp_timeout);
+            }
+            let back = self.wait_after_reset(&before, Some(Mode::Firmware));
+            self.options.leave_timeout = leave;
+            back?;
             report.resets += 1;
         }
         Ok(Mode::Firmware)
@@ -77,6 +105,12 @@ impl Flasher<'_> {
                 module: module.into(),
                 size: 0,
             },
+            ControlError::Result {
+                result: result::PROTECTED,
+                ..
+            } => FlashError::Protected {
+                module: module.into(),
+            },
             ControlError::Result { result, .. } if result::is_module_refused(result) => {
                 FlashError::UpdateRefused {
                     module: module.into(),
@@ -94,13 +128,14 @@ impl Flasher<'_> {
 /// Whether writing the DFU modules first can get past an app that disabled updates: only if
 /// the bundle's own app replaces it (the bundle's test firmware does not disable updates).
 pub(super) fn dfu_first_helps(plan: &FlashPlan<'_>) -> bool {
-    plan.to_write(Route::Dfu)
-        .iter()
-        .any(|m| m.module.function() == ModuleFunction::UserPart)
+    plan.to_write_in(Step::Dfu).iter().any(|e| {
+        e.module()
+            .is_some_and(|m| m.module.function() == ModuleFunction::UserPart)
+    })
 }
 
-pub(super) fn dfu_first_note(control: &[&BundleModule]) -> String {
-    let labels: Vec<String> = control.iter().map(|m| m.module.label()).collect();
+pub(super) fn dfu_first_note(control: &[&PlanEntry<'_>]) -> String {
+    let labels: Vec<String> = control.iter().map(|e| e.label()).collect();
     format!(
         "the board's app disabled firmware updates: writing the DFU modules first (the \
          bundle's app allows them), then {}",

@@ -2,24 +2,50 @@
 //! one session, out again, and the board's next enumeration awaited each time.
 
 use super::{stage, FlashError, FlashReport, Flasher, Mode, WrittenBy, DFU_BAUD};
-use crate::core::bundle::BundleModule;
 use crate::core::control::ControlClient;
 use crate::core::dfu::{DfuError, DfuSession, WritePhase};
 use crate::core::event::{Event, EventSink, Phase, Stage};
-use crate::core::flash_map;
+use crate::core::image::Region;
+use crate::core::plan::{Item, PlanEntry, Route};
+use crate::core::target::PAGE_SIZE;
+
+/// What a DFU entry writes: a plain module's image at its address, or one erased page of the
+/// compat slot (written as 0xFF after the erase, as particle-cli writes 4096 × 0xFF).
+fn region(e: &PlanEntry<'_>) -> Option<Region> {
+    match &e.item {
+        Item::Module(m) => Some(crate::core::image::region_of(&m.module)),
+        Item::InvalidateCompat(area) => Some(Region {
+            address: area.start,
+            bytes: vec![0xFF; PAGE_SIZE as usize],
+            label: e.label(),
+        }),
+        Item::Asset(_) => None,
+    }
+}
 
 impl Flasher<'_> {
-    /// One DFU session: enter DFU if needed, write every module, leave once.
+    /// One DFU session: enter DFU if needed, write every entry, leave once. DFU writes bytes as
+    /// they are, so nothing but a plain module of internal flash, inside its region of the
+    /// bundle's map, goes this way: anything else is refused here before a byte is sent.
     pub(super) fn dfu_session(
         &mut self,
         mode: Mode,
-        modules: &[&BundleModule],
+        entries: &[&PlanEntry<'_>],
         report: &mut FlashReport,
         events: EventSink<'_>,
     ) -> Result<Mode, FlashError> {
-        for m in modules {
-            if let Some(reason) = flash_map::placement_problem(&m.module.clone()) {
-                return Err(FlashError::Region(format!("{}: {reason}", m.file)));
+        for e in entries {
+            if let Item::Module(m) = &e.item {
+                if Route::of(&m.module) != Route::Dfu {
+                    return Err(FlashError::Region(format!(
+                        "{}: a {:?} module never goes by DFU",
+                        m.file,
+                        m.module.form()
+                    )));
+                }
+                if let Some(reason) = self.bundle.flash_map.placement_problem(&m.module) {
+                    return Err(FlashError::Region(format!("{}: {reason}", m.file)));
+                }
             }
         }
         if mode == Mode::Firmware {
@@ -41,16 +67,18 @@ impl Flasher<'_> {
         let mut session =
             DfuSession::open(device.as_mut(), self.clock, 0, self.options.dfu.clone())
                 .map_err(|e| gone("DFU session", e))?;
-        for m in modules {
-            if let Err(e) = self.check_cancel() {
+        for e in entries {
+            if let Err(err) = self.check_cancel() {
                 // Leave DFU so the board is not left waiting in the bootloader.
                 let _ = session.leave();
-                return Err(e);
+                return Err(err);
             }
-            let label = m.module.label();
-            events(stage(Stage::Dfu, label.clone()));
             // The same answer to "what goes where" as the SWD image (core::image).
-            let region = crate::core::image::region_of(&m.module);
+            let Some(region) = region(e) else {
+                continue;
+            };
+            let label = e.label();
+            events(stage(Stage::Dfu, label.clone()));
             let image = &region.bytes;
             session
                 .write(region.address, image, &mut |phase, done, total| {
@@ -66,7 +94,7 @@ impl Flasher<'_> {
                         total,
                     })
                 })
-                .map_err(|e| gone(&label, e))?;
+                .map_err(|err| gone(&label, err))?;
             report.wrote(label, WrittenBy::Dfu, image.len() as u64);
         }
         events(stage(Stage::Leave, "reset into firmware".into()));

@@ -51,6 +51,23 @@ pub enum FlashError {
     UpdateTooLarge { module: String, size: usize },
     #[error("Device OS refused {module}: {}", crate::core::control::result::describe(*.result))]
     UpdateRefused { module: String, result: i32 },
+    #[error(
+        "the board lacks what the bundle needs it to own, nothing written: {}",
+        .0.join("; ")
+    )]
+    DeviceDependency(Vec<String>),
+    #[error("{0}; nothing written")]
+    NotProtected(String),
+    #[error("Device OS refused {module}: the board is a Protected Device (-1801 PROTECTED)")]
+    Protected { module: String },
+    #[error(
+        "{module} cannot go to this board: {needs}, and it has {board}; nothing of it written"
+    )]
+    BoardTooOld {
+        module: String,
+        needs: String,
+        board: String,
+    },
     #[error("opening the board on {port}: {source}")]
     Open { port: PortPath, source: UsbError },
     #[error("{0}")]
@@ -110,6 +127,9 @@ impl FlashError {
             FlashError::UpdatesDisabled { .. } => C::UpdatesDisabled,
             FlashError::UpdateTooLarge { .. } => C::UpdateTooLarge,
             FlashError::UpdateRefused { .. } => C::UpdateRefused,
+            FlashError::DeviceDependency(_) => C::DeviceDependency,
+            FlashError::NotProtected(_) | FlashError::Protected { .. } => C::Protected,
+            FlashError::BoardTooOld { .. } => C::BoardTooOld,
             FlashError::Dfu { source, .. } => dfu_code(source),
             FlashError::Swd { source, .. } => source.code(),
             FlashError::WrongBoard { .. } => C::WrongBoard,
@@ -142,6 +162,10 @@ impl FlashError {
             FlashError::UpdatesDisabled { .. } => "app disabled updates".into(),
             FlashError::UpdateTooLarge { .. } => "update too large".into(),
             FlashError::UpdateRefused { result, .. } => format!("update refused {result}"),
+            FlashError::DeviceDependency(_) => "board lacks NCP/module".into(),
+            FlashError::NotProtected(_) => "board not protected".into(),
+            FlashError::Protected { .. } => "board is protected".into(),
+            FlashError::BoardTooOld { board, .. } => format!("board has {board}"),
             FlashError::Open { .. } => "cannot open USB".into(),
             FlashError::Region(_) => "region not owned".into(),
             FlashError::Verify(list) => list.first().cloned().unwrap_or_default(),

@@ -3,7 +3,9 @@
 //! each reset by its port, and verify what it reports. The same code runs on hardware and
 //! in `--sim`; only the `UsbBus` and `Clock` differ.
 
+pub mod asset_module;
 mod board;
+mod checks;
 mod control_route;
 mod dfu_route;
 mod error;
@@ -21,10 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::bundle::Bundle;
-use super::control::{BoardModule, ControlClient};
+use super::control::{BoardAsset, BoardModule, ControlClient};
 use super::dfu::DfuOptions;
 use super::event::{Event, EventSink, Stage};
-use super::plan::{BoardView, FlashPlan, Route};
+use super::plan::{BoardView, FirmwareView, FlashPlan, Step};
 use super::trace::Refusal;
 use crate::ports::{Clock, DeviceInfo, PortPath, SerialPorts, UsbBus, UsbDevice};
 
@@ -38,6 +40,10 @@ pub struct FlashOptions {
     pub leave_timeout: Duration,
     /// How long a board may take to come back after it left.
     pub reenumerate_timeout: Duration,
+    /// How long Device OS may take over an NCP update before it resets: it sends the ESP32
+    /// its firmware over the UART first (≈25 s for the Argon's; particle-cli allows 4
+    /// minutes, flash-helper.js:17-18).
+    pub ncp_timeout: Duration,
     /// Plan only; write nothing.
     pub dry_run: bool,
     /// The board's serial ports, for entering DFU by the 14400-baud trick when the control
@@ -71,6 +77,7 @@ impl Default for FlashOptions {
             find_timeout: Duration::from_secs(5),
             leave_timeout: Duration::from_secs(15),
             reenumerate_timeout: Duration::from_secs(20),
+            ncp_timeout: Duration::from_secs(4 * 60),
             dry_run: false,
             cancel: None,
             dfu_by_serial: None,
@@ -137,6 +144,9 @@ pub struct FlashReport {
     pub modules_skipped: Vec<String>,
     pub bytes_written: u64,
     pub board_modules: Vec<BoardModule>,
+    /// The assets the board reports, when the bundle has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board_assets: Option<Vec<BoardAsset>>,
     pub system_version: Option<String>,
     pub plan: Vec<String>,
     /// Resets the host waited through (each a new USB enumeration).
@@ -157,9 +167,9 @@ impl FlashReport {
     }
 }
 
-/// Rounds of plan → write → reset before giving up (a blank board needs three: DFU modules,
-/// bootloader, verify).
-const MAX_ROUNDS: usize = 4;
+/// Rounds of plan → write → reset before giving up: one per plan step (the board's control
+/// requests, DFU, the modules Device OS unpacks, assets), the look before, the verify after.
+const MAX_ROUNDS: usize = 7;
 
 pub struct Flasher<'a> {
     pub bus: &'a mut dyn UsbBus,
@@ -206,24 +216,27 @@ impl Flasher<'_> {
             modules_skipped: Vec::new(),
             bytes_written: 0,
             board_modules: Vec::new(),
+            board_assets: None,
             system_version: None,
             plan: Vec::new(),
             resets: 0,
             duration: Duration::ZERO,
         };
-        let mut mode = found.mode;
-        let mut written: Vec<(u8, u8)> = Vec::new();
+        let mut mode = self.precheck(found.mode, &mut report, events)?;
+        let mut written: Vec<String> = Vec::new();
         for round in 0..MAX_ROUNDS {
             self.check_cancel()?;
             let view = self.view(mode, &mut report, events)?;
             let plan = FlashPlan::build(self.bundle, &view);
             if round == 0 {
+                let notes = std::mem::take(&mut report.plan);
                 report.plan = plan.describe();
+                report.plan.extend(notes);
                 report.modules_skipped = plan
                     .entries
                     .iter()
                     .filter(|e| e.skip.is_some())
-                    .map(|e| e.module.module.label())
+                    .map(|e| e.label())
                     .collect();
                 events(stage(Stage::Plan, report.plan.join("\n")));
                 if self.options.dry_run {
@@ -231,21 +244,28 @@ impl Flasher<'_> {
                     return Ok(report);
                 }
             }
-            let Some(route) = plan.next_route() else {
+            if let Some(r) = &plan.refusal {
+                return Err(FlashError::BoardTooOld {
+                    module: r.module.clone(),
+                    needs: r.needs.clone(),
+                    board: r.board.clone(),
+                });
+            }
+            let Some((step, batch)) = plan.next_batch() else {
                 return self.verify(view, report, started, events);
             };
-            let batch = plan.to_write(route);
-            for m in &batch {
-                if written.contains(&(m.module.function() as u8, m.module.index())) {
-                    return Err(FlashError::Verify(vec![format!(
-                        "{} was written but the board does not report it valid",
-                        m.module.label()
-                    )]));
-                }
+            if let Some(again) = batch.iter().find(|e| written.contains(&e.label())) {
+                return Err(FlashError::Verify(vec![format!(
+                    "{} was written but the board does not report it so",
+                    again.label()
+                )]));
             }
-            let before = report.modules_written.len();
-            mode = match (route, mode) {
-                (Route::Control, Mode::Firmware) => {
+            let wrote_before = report.written.len();
+            mode = match (step, mode) {
+                (Step::Dfu, _) => self.dfu_session(mode, &batch, &mut report, events)?,
+                // The board sits in DFU with only control requests left: leave to boot it.
+                (_, Mode::Dfu) => self.leave_dfu(&mut report, events)?,
+                (Step::BeforeDfu, Mode::Firmware) => {
                     match self.send_by_control(&batch, &mut report, events) {
                         Err(FlashError::UpdatesDisabled { .. })
                             if control_route::dfu_first_helps(&plan) =>
@@ -254,24 +274,19 @@ impl Flasher<'_> {
                             log::warn!("{note}");
                             report.plan.push(format!("note   {note}"));
                             events(stage(Stage::Plan, note));
-                            let dfu = plan.to_write(Route::Dfu);
+                            let dfu = plan.to_write_in(Step::Dfu);
                             self.dfu_session(mode, &dfu, &mut report, events)?
                         }
                         other => other?,
                     }
                 }
-                (Route::Control, Mode::Dfu) => {
-                    // Only the bootloader is left but the board sits in DFU: leave to boot it.
-                    self.leave_dfu(&mut report, events)?
-                }
-                (Route::Dfu, _) => self.dfu_session(mode, &batch, &mut report, events)?,
+                (_, Mode::Firmware) => self.send_by_control(&batch, &mut report, events)?,
             };
-            let newly = self
-                .bundle
-                .modules
-                .iter()
-                .filter(|m| report.modules_written[before..].contains(&m.module.label()));
-            written.extend(newly.map(|m| (m.module.function() as u8, m.module.index())));
+            written.extend(
+                report.written[wrote_before..]
+                    .iter()
+                    .map(|w| w.module.clone()),
+            );
         }
         Err(FlashError::Verify(vec![
             "the board did not settle on the bundle".into(),
@@ -325,10 +340,17 @@ impl Flasher<'_> {
             .module_info()
             .map_err(control_err("reading module info"))?;
         report.board_modules = modules.clone();
+        // Asked only when the bundle has assets; a Device OS before 5.6.0 cannot say.
+        let assets = match self.bundle.assets.is_empty() {
+            true => None,
+            false => control.asset_info().ok(),
+        };
+        report.board_assets = assets.as_ref().map(|a| a.available.clone());
         // Factory and backup copies are not what the board runs: a factory app is no user part.
-        Ok(BoardView::Firmware(
-            modules.into_iter().filter(BoardModule::runs).collect(),
-        ))
+        Ok(BoardView::Firmware(FirmwareView {
+            modules: modules.into_iter().filter(BoardModule::runs).collect(),
+            assets,
+        }))
     }
 
     /// Waits for the board to leave and come back on the same port, as a new enumeration
@@ -359,54 +381,6 @@ impl Flasher<'_> {
             },
             Err(e) => Err(e),
         }
-    }
-
-    fn verify(
-        &mut self,
-        view: BoardView,
-        mut report: FlashReport,
-        started: Duration,
-        events: EventSink<'_>,
-    ) -> Result<FlashReport, FlashError> {
-        events(stage(Stage::Verify, "module info".into()));
-        let BoardView::Firmware(reported) = view else {
-            return Err(FlashError::Verify(
-                vec!["board is still in DFU mode".into()],
-            ));
-        };
-        let problems: Vec<String> = self
-            .bundle
-            .modules
-            .iter()
-            .filter_map(|m| {
-                let want = &m.module;
-                match reported
-                    .iter()
-                    .find(|r| r.function == want.function() && r.index == want.index())
-                {
-                    None => Some(format!("{} missing", want.label())),
-                    Some(r) if r.version != want.version() => {
-                        Some(format!("{} is v{}", want.label(), r.version))
-                    }
-                    Some(r) if !r.valid() => {
-                        Some(format!("{} invalid (flags 0x{:x})", want.label(), r.failed))
-                    }
-                    Some(_) => None,
-                }
-            })
-            .collect();
-        if !problems.is_empty() {
-            return Err(FlashError::Verify(problems));
-        }
-        report.modules_skipped = self
-            .bundle
-            .modules
-            .iter()
-            .map(|m| m.module.label())
-            .filter(|l| !report.modules_written.contains(l))
-            .collect();
-        report.duration = self.clock.now() - started;
-        Ok(report)
     }
 }
 

@@ -1,12 +1,15 @@
 //! Device OS's control-request handlers on the simulated board (system/src/
 //! system_control_internal.cpp:141-300 @ v6.2.0): what it is, what it runs (from what is in
-//! its flash now), reset and enter DFU (a second later), and the firmware-update requests
-//! (firmware_update.rs). The channel that carries them is usb_channel.rs.
+//! its flash now, which assets it holds, whether it is protected), reset and enter DFU (a
+//! second later), and the firmware-update requests (firmware_update.rs). The channel that
+//! carries them is usb_channel.rs.
 
+use crate::core::control::asset_info::{encode_protected_state, ProtectedState};
 use crate::core::control::messages::{self, kind};
 use crate::core::control::result;
 use crate::sim::fault::Fault;
 
+use super::device_os::dialect;
 use super::timing::{row, ResetTiming, RESET_TIMINGS};
 use super::usb_channel::{Completion, Handled};
 use super::Board;
@@ -35,6 +38,17 @@ impl Board {
             )),
             kind::DEVICE_MODE => Handled::ok(DEVICE_MODE_NORMAL),
             kind::MODULE_INFO => Handled::ok(self.module_info_reply()),
+            // control/storage.cpp:183-192 @ v6.2.0, from 5.6.0.
+            kind::GET_ASSET_INFO if dialect(self.system_version()).asset_info => {
+                Handled::ok(self.asset_info_reply())
+            }
+            // control/config.cpp:281-287 @ v6.2.0, from 6.0.0.
+            kind::GET_PROTECTED_STATE if dialect(self.system_version()).protected_state => {
+                Handled::ok(encode_protected_state(ProtectedState {
+                    protected: self.protected,
+                    overridden: self.service_mode,
+                }))
+            }
             kind::RESET => Handled::ok(Vec::new()).then(Completion::Reset { into_dfu: false }),
             kind::ENTER_DFU if self.take_fault(|f| *f == Fault::RefuseDfuRequest).is_some() => {
                 Handled::fail(NOT_ALLOWED)

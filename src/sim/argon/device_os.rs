@@ -24,54 +24,92 @@ pub struct SystemDialect {
     /// v2.0.0-alpha.3 = 2002, usb_control_request_channel.cpp:542-546 @ v6.2.0); before it
     /// stalls.
     pub raw_reset: bool,
+    /// Knows the COMPRESSED and COMBINED module flags (commit 56f6e24f5, first in
+    /// v2.0.0-alpha.1 = 2000): fetchModules walks combined parts, slots are flagged
+    /// MODULE_COMPRESSED (ota_flash_hal.cpp:430-445, 470-480 @ v2.3.0). Before, byte 9 is
+    /// `reserved2` and a compressed file is copied as it is.
+    pub compressed_ota: bool,
+    /// From 3.2.0 a user part that fails its integrity check is left out of module info, and
+    /// the compat application wins on integrity alone (commit ed1ad6235, first in
+    /// v3.2.0-rc.1 = 3200; ota_flash_hal.cpp:185-211 @ v6.2.0).
+    pub hides_invalid_user_parts: bool,
+    /// The asset store and asset modules (function 9) by firmware update: HAL_PLATFORM_ASSETS
+    /// (hal_platform_nrf52840_config.h:117 @ v5.5.0; AssetManager::storeAsset from
+    /// HAL_FLASH_End, ota_flash_hal.cpp:622-626 @ v6.2.0). Before, no module bounds has
+    /// function 9 and fetch_module fails (-1300).
+    pub assets: bool,
+    /// CTRL_REQUEST_GET_ASSET_INFO = 91 (commit b958096b4, first in v5.6.0; control/storage.cpp:
+    /// 183-192 @ v6.2.0).
+    pub asset_info: bool,
+    /// CTRL_REQUEST_GET_PROTECTED_STATE = 76 (first in v6.0.0; control/config.cpp:281-287 @
+    /// v6.2.0).
+    pub protected_state: bool,
+    /// The system part moves the MBR parameter page to its map's (0x27000) at start, as the
+    /// 6.2 bootloader does (commit 42818a967, first in v6.2.0 = 6200; hw_config.c:92-112).
+    pub moves_mbr_params: bool,
 }
 
+const DOS_1: SystemDialect = SystemDialect {
+    module_info_v2: false,
+    stages_bootloader: false,
+    start_checks: false,
+    raw_reset: false,
+    compressed_ota: false,
+    hides_invalid_user_parts: false,
+    assets: false,
+    asset_info: false,
+    protected_state: false,
+    moves_mbr_params: false,
+};
+const DOS_2000: SystemDialect = SystemDialect {
+    compressed_ota: true,
+    ..DOS_1
+};
+const DOS_2002: SystemDialect = SystemDialect {
+    raw_reset: true,
+    ..DOS_2000
+};
+const DOS_2004: SystemDialect = SystemDialect {
+    stages_bootloader: true,
+    ..DOS_2002
+};
+const DOS_3000: SystemDialect = SystemDialect {
+    start_checks: true,
+    ..DOS_2004
+};
+const DOS_3200: SystemDialect = SystemDialect {
+    hides_invalid_user_parts: true,
+    ..DOS_3000
+};
+const DOS_5500: SystemDialect = SystemDialect {
+    assets: true,
+    ..DOS_3200
+};
+const DOS_5600: SystemDialect = SystemDialect {
+    module_info_v2: true,
+    asset_info: true,
+    ..DOS_5500
+};
+const DOS_6000: SystemDialect = SystemDialect {
+    protected_state: true,
+    ..DOS_5600
+};
+const DOS_6200: SystemDialect = SystemDialect {
+    moves_mbr_params: true,
+    ..DOS_6000
+};
+
 pub const SYSTEM_DIALECTS: &[(u16, SystemDialect)] = &[
-    (
-        0,
-        SystemDialect {
-            module_info_v2: false,
-            stages_bootloader: false,
-            start_checks: false,
-            raw_reset: false,
-        },
-    ),
-    (
-        2002,
-        SystemDialect {
-            module_info_v2: false,
-            stages_bootloader: false,
-            start_checks: false,
-            raw_reset: true,
-        },
-    ),
-    (
-        2004,
-        SystemDialect {
-            module_info_v2: false,
-            stages_bootloader: true,
-            start_checks: false,
-            raw_reset: true,
-        },
-    ),
-    (
-        3000,
-        SystemDialect {
-            module_info_v2: false,
-            stages_bootloader: true,
-            start_checks: true,
-            raw_reset: true,
-        },
-    ),
-    (
-        5600,
-        SystemDialect {
-            module_info_v2: true,
-            stages_bootloader: true,
-            start_checks: true,
-            raw_reset: true,
-        },
-    ),
+    (0, DOS_1),
+    (2000, DOS_2000),
+    (2002, DOS_2002),
+    (2004, DOS_2004),
+    (3000, DOS_3000),
+    (3200, DOS_3200),
+    (5500, DOS_5500),
+    (5600, DOS_5600),
+    (6000, DOS_6000),
+    (6200, DOS_6200),
 ];
 
 /// The running bootloader must be at least this for Device OS to stage a new one for the
@@ -109,5 +147,10 @@ mod tests {
         assert!(dialect(2301).stages_bootloader && !dialect(2301).start_checks);
         assert!(dialect(4100).start_checks && !dialect(4100).module_info_v2);
         assert!(!dialect(5500).module_info_v2 && dialect(5600).module_info_v2);
+        assert!(!dialect(1502).compressed_ota && dialect(2202).compressed_ota);
+        assert!(!dialect(3103).hides_invalid_user_parts && dialect(4100).hides_invalid_user_parts);
+        assert!(!dialect(4100).assets && dialect(5501).assets && !dialect(5501).asset_info);
+        assert!(!dialect(5901).protected_state && dialect(6101).protected_state);
+        assert!(!dialect(6101).moves_mbr_params && dialect(6200).moves_mbr_params);
     }
 }

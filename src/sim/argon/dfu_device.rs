@@ -13,6 +13,7 @@ use crate::sim::fault::Fault;
 
 use super::timing::{row, MANIFEST_RESET_DELAY};
 use super::{Board, EXTERNAL_FLASH_BASE, EXTERNAL_FLASH_SIZE, INTERNAL_FLASH_SIZE};
+use crate::core::module::PREFIX_LEN;
 
 /// USBD_DFU_TRANSFER_SIZE (usbd_dfu.h:30-32): the functional descriptor's wTransferSize and
 /// the block size of `(wBlockNum - 2) * 4096 + pointer` (usbd_dfu.cpp:236, 543).
@@ -385,6 +386,14 @@ impl Board {
         let at = address as usize;
         match self.dfu.alt {
             0 if !(FSTORAGE_START..INTERNAL_FLASH_SIZE).contains(&at) => failed,
+            // A Protected Device's bootloader refuses erases (usbd_dfu.cpp:487-491 @ v6.2.0);
+            // in service mode it ignores those of the system part (usbd_dfu_mal.cpp:143-146).
+            0 if self.protected && !self.service_mode => {
+                (Outcome::Failed(DfuStatusCode::ErrVendor), Duration::ZERO)
+            }
+            0 if self.service_mode && self.in_system_part_region(address) => {
+                (Outcome::Done, Duration::ZERO)
+            }
             0 => {
                 if self.take_fault(|f| *f == Fault::SlowErase).is_some() {
                     self.active_faults.push(Fault::SlowErase);
@@ -439,6 +448,11 @@ impl Board {
         }
         let at = address as usize;
         let end = at + data.len();
+        if self.dfu.alt == 0 && self.protected {
+            if let Some(refused) = self.protected_write(address as u32, data) {
+                return refused;
+            }
+        }
         let (ok, cost) = match self.dfu.alt {
             // InternalFlashMal::write: 0..=1 MiB, then nrf_fstorage (not below 0x1000).
             0 if at >= FSTORAGE_START && end <= INTERNAL_FLASH_SIZE => (
@@ -463,15 +477,70 @@ impl Board {
             return failed;
         }
         self.stats.bytes_written += data.len() as u64;
+        if self.dfu.alt == 0 {
+            self.invalidate_compat_after_write(address as u32, data.len());
+        }
         // A flipped bit in code the board CRC-checks (the system part and later), not in the
         // radio stack, which Device OS does not checksum.
-        if address >= 0x30000
+        if address >= u64::from(self.bootloader_map().system_part.start)
             && self.dfu.alt == 0
             && self.take_fault(|f| *f == Fault::Corrupt).is_some()
         {
             self.internal.flip_bit(at + data.len() / 2);
         }
         (Outcome::Done, cost)
+    }
+
+    /// InternalFlashMal::write's epilogue (usbd_dfu_mal.cpp:124-132 @ v6.2.0, from 3.1.0-rc.1):
+    /// a write that starts at the 256 KiB application slot, holding a valid user module
+    /// info, erases the compat application's first page.
+    fn invalidate_compat_after_write(&mut self, address: u32, len: usize) {
+        let Some((user, compat)) = self.compat_invalidation() else {
+            return;
+        };
+        if address == user && len >= PREFIX_LEN && self.user_module_info_valid(user) {
+            log::debug!(
+                "sim {}: compat application at 0x{compat:05x} invalidated",
+                self.port
+            );
+            self.internal.erase_page(compat as usize);
+            self.stats.pages_erased += 1;
+        }
+    }
+
+    fn in_system_part_region(&self, address: u32) -> bool {
+        let map = self.bootloader_map();
+        (map.system_part.start..map.system_part.end).contains(&address)
+    }
+
+    /// A Protected Device's bootloader (usbd_dfu.cpp:540-543, usbd_dfu_mal.cpp:87-120 @
+    /// v6.2.0): no write at all, unless in service mode, where a system part must be ≥ 6.0.0
+    /// and a page-aligned write in its region erases the pages itself. `None` lets it write.
+    fn protected_write(&mut self, address: u32, data: &[u8]) -> Option<(Outcome, Duration)> {
+        let refused = Some((Outcome::Failed(DfuStatusCode::ErrVendor), Duration::ZERO));
+        if !self.service_mode {
+            return refused;
+        }
+        if !self.in_system_part_region(address) {
+            return None;
+        }
+        let starts = [self.bootloader_map().system_part.start].into_iter().chain(
+            super::stand_in::legacy_system_part_start(self.bootloader_map()),
+        );
+        if starts.into_iter().any(|s| s == address) {
+            let old =
+                crate::core::module::ModulePrefix::find(data).is_none_or(|(p, _)| p.version < 6000);
+            if data.len() < PREFIX_LEN + 0x200 || old {
+                return refused;
+            }
+        }
+        if address % 4096 == 0 {
+            let at = address as usize;
+            for page in (at..at + data.len()).step_by(4096) {
+                self.internal.erase_page(page);
+            }
+        }
+        None
     }
 
     /// usbd_dfu.cpp:210-257: block 0 lists the DfuSe commands, block 1 is an error, blocks

@@ -1,19 +1,13 @@
 //! The firmware-update control requests on the simulated board: START (250), DATA (253),
-//! FINISH (251), as system/src/control/storage.cpp and firmware_update.cpp have them, and
-//! what HAL_FLASH_End does with the module (hal/src/nRF52840/ota_flash_hal.cpp:597-676 @
-//! v6.2.0; :396-451 @ v1.5.0): a bootloader written by Device OS itself or staged for the
-//! MBR, an NCP module sent to the coprocessor, anything else left in a module slot for the
-//! bootloader to copy at the next boot.
-//!
-//! Plain modules only: compressed, combined and asset modules are accepted by Device OS too
-//! and modelled by a later lane (#17b); here they are refused as unsupported.
+//! FINISH (251), as system/src/control/storage.cpp and firmware_update.cpp have them. What
+//! Device OS accepts and what it does with it (the file's modules, validated, then applied)
+//! is ota.rs.
 
 use crate::core::control::messages;
 use crate::core::control::result;
-use crate::core::module::{Module, ModuleForm, ModuleFunction};
+use crate::core::module::Module;
 
-use super::boot::{self, ModuleSlot, STAGED_BOOTLOADER_AT};
-use super::device_os::{dialect, BOOTLOADER_MBR_UPDATE_MIN_VERSION, OTA_AREA_LEN};
+use super::device_os::{dialect, OTA_AREA_LEN};
 use super::usb_channel::{Completion, Handled};
 use super::Board;
 
@@ -25,8 +19,8 @@ pub const UPDATE_CHUNK: u32 = 1024;
 pub(crate) struct Update {
     received: Vec<u8>,
     size: usize,
-    /// The module, validated, waiting to be applied by FINISH's completion handler (≥ 3.0.0).
-    validated: Option<Module>,
+    /// The modules, validated, waiting to be applied by FINISH's completion handler (≥ 3.0.0).
+    validated: Vec<Module>,
 }
 
 impl Board {
@@ -61,7 +55,7 @@ impl Board {
         self.service.update = Some(Update {
             received: Vec::with_capacity(size.min(OTA_AREA_LEN)),
             size,
-            validated: None,
+            validated: Vec::new(),
         });
         // HAL_FLASH_Begin erases the OTA area the file will take (firmware_update.cpp:157).
         let erase = self.timing.external_sector_erase * size.div_ceil(4096) as u32;
@@ -83,6 +77,11 @@ impl Board {
             return Handled::fail(result::OUT_OF_RANGE);
         }
         update.received.extend_from_slice(&data);
+        let received = update.received.len();
+        if self.ota_clobbers_assets(received) && !self.assets.is_empty() {
+            log::warn!("sim {}: the update overwrote the asset store", self.port);
+            self.assets.clear();
+        }
         let cost = self.timing.external_write(data.len());
         Handled::ok(Vec::new()).costing(cost)
     }
@@ -102,7 +101,7 @@ impl Board {
         if update.received.len() < update.size {
             return Handled::fail(result::INVALID_STATE);
         }
-        let module = match self.validate_update(update.received) {
+        let modules = match self.validate_update(update.received) {
             Ok(m) => m,
             Err(code) => return Handled::fail(code),
         };
@@ -111,15 +110,17 @@ impl Board {
         }
         if self.reset_timing().finish_applies_before_reply {
             // 1.5.x / 2.x: applied inside the handler, the reply waits for it.
-            let cost = self.apply_update(&module);
-            Handled::ok(Vec::new())
-                .costing(cost)
-                .then(Completion::FinishUpdate)
+            match self.apply_update(&modules) {
+                Ok(cost) => Handled::ok(Vec::new())
+                    .costing(cost)
+                    .then(Completion::FinishUpdate),
+                Err(code) => Handled::fail(code),
+            }
         } else {
             self.service.update = Some(Update {
                 received: Vec::new(),
                 size: 0,
-                validated: Some(module),
+                validated: modules,
             });
             Handled::ok(Vec::new()).then(Completion::FinishUpdate)
         }
@@ -131,110 +132,29 @@ impl Board {
     pub(super) fn finish_update_completion(&mut self) {
         let timing = self.reset_timing();
         let mut wait = timing.after_finish;
-        if let Some(module) = self.service.update.take().and_then(|u| u.validated) {
-            let cost = self.apply_update(&module);
-            self.service.busy_until = self.now() + cost;
-            self.stats.device_busy += cost;
-            wait += cost;
+        let validated = self
+            .service
+            .update
+            .take()
+            .map(|u| u.validated)
+            .unwrap_or_default();
+        if !validated.is_empty() {
+            // The reply has gone: a failure now is only in the board's log, and no restart
+            // follows (firmware_update.cpp:214-222, storage.cpp:73-82 @ v6.2.0).
+            match self.apply_update(&validated) {
+                Ok(cost) => {
+                    self.service.busy_until = self.now() + cost;
+                    self.stats.device_busy += cost;
+                    wait += cost;
+                }
+                Err(code) => {
+                    log::warn!("sim {}: applying the update failed: {code}", self.port);
+                    return;
+                }
+            }
         }
         if !self.resets_disabled {
             self.reset_later(wait + timing.pending_shutdown, false);
-        }
-    }
-
-    /// HAL_FLASH_OTA_Validate's checks (fetch_module, validateModules) with the sim's
-    /// knowledge of the module; the numbers are Device OS's (validityResultToSystemError,
-    /// ota_flash_hal.cpp:443-463 @ v6.2.0).
-    fn validate_update(&self, bytes: Vec<u8>) -> Result<Module, i32> {
-        let module = Module::parse(bytes).map_err(|_| result::OTA_MODULE_NOT_FOUND)?;
-        if module.platform.id != self.platform.id {
-            return Err(result::OTA_INVALID_PLATFORM);
-        }
-        if !module.crc_ok() {
-            return Err(result::OTA_INTEGRITY_CHECK_FAILED);
-        }
-        if module.form() != ModuleForm::Plain {
-            return Err(result::OTA_UNSUPPORTED_MODULE);
-        }
-        match module.function() {
-            // validateModules (ota_flash_hal.cpp:527-555 @ v6.2.0): an NCP module for this
-            // board's updatable coprocessor only.
-            ModuleFunction::NcpFirmware => match self.platform.quirks.updatable_ncp {
-                Some(ncp) if ncp.mcu_target == module.prefix.mcu_target => {}
-                Some(_) => return Err(result::OTA_INVALID_PLATFORM),
-                None => return Err(result::OTA_UNSUPPORTED_MODULE),
-            },
-            ModuleFunction::Bootloader
-            | ModuleFunction::SystemPart
-            | ModuleFunction::UserPart
-            | ModuleFunction::RadioStack => {}
-            _ => return Err(result::OTA_UNSUPPORTED_MODULE),
-        }
-        // validate_module_dependencies with userDepsOptional (ota_flash_hal.cpp:252-287 @
-        // v1.5.0): a user part's are not checked, nor a bootloader dependency of the second.
-        if module.function() != ModuleFunction::UserPart {
-            let present = boot::scan(self);
-            let met = module
-                .prefix
-                .dependencies
-                .iter()
-                .enumerate()
-                .filter(|(i, d)| !(*i == 1 && d.function == ModuleFunction::Bootloader))
-                .all(|(_, d)| {
-                    present.iter().any(|m| {
-                        m.store == boot::Store::Main
-                            && m.function == d.function
-                            && m.index == d.index
-                            && m.version >= d.version
-                    })
-                });
-            if !met {
-                return Err(result::OTA_DEPENDENCY_CHECK_FAILED);
-            }
-        }
-        Ok(module)
-    }
-
-    /// HAL_FLASH_End's switch on the module function; returns the time it takes Device OS.
-    fn apply_update(&mut self, module: &Module) -> std::time::Duration {
-        let bytes = module.bytes().to_vec();
-        match module.function() {
-            ModuleFunction::Bootloader
-                if dialect(self.system_version()).stages_bootloader
-                    && self.bootloader_version >= BOOTLOADER_MBR_UPDATE_MIN_VERSION =>
-            {
-                // Staged in place of the compat application; the bootloader and the MBR take
-                // it from there at the next boot (ota_flash_hal.cpp:638-663 @ v6.2.0).
-                self.slots.push(ModuleSlot {
-                    bytes,
-                    dest: STAGED_BOOTLOADER_AT,
-                    function: ModuleFunction::Bootloader,
-                    drop_prefix: false,
-                });
-                std::time::Duration::ZERO
-            }
-            ModuleFunction::Bootloader => {
-                // flash_bootloader: Device OS writes it over the running bootloader itself
-                // (ota_flash_hal.cpp:400-439 @ v6.2.0, :344-380 @ v1.5.0).
-                let cost = self.timing.internal_copy(bytes.len());
-                boot::write_bootloader(self, &bytes);
-                cost
-            }
-            ModuleFunction::NcpFirmware => {
-                // platform_ncp_update_module sends it to the ESP32 at once; how long that
-                // takes is modelled by #17b.
-                self.ncp_version = Some(module.version());
-                std::time::Duration::ZERO
-            }
-            _ => {
-                self.slots.push(ModuleSlot {
-                    drop_prefix: module.prefix.drops_prefix(),
-                    bytes,
-                    dest: module.image_address(),
-                    function: module.function(),
-                });
-                std::time::Duration::ZERO
-            }
         }
     }
 }

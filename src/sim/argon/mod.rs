@@ -1,28 +1,45 @@
-//! A simulated Argon: the memories of an nRF52840 board, its DFU bootloader, Device OS's boot
-//! checks and control requests, with the costs of docs/particle-usb.md §7 charged to a clock.
+//! A simulated Gen3 board of any nRF52840 platform (Argon, Boron, B SoM, B5 SoM, Tracker,
+//! E SoM X): the memories of the chip, its DFU bootloader, Device OS's boot checks and control
+//! requests, with the costs of docs/particle-usb.md §7 charged to a clock. What the board is
+//! comes from a `SimBoardSpec` (spec.rs); how it behaves, from the bootloader and the Device OS
+//! it holds (the flash maps of core::target, and the version tables here).
 
+mod assets;
 mod boot;
+pub(crate) mod bootloader;
 mod control_server;
 pub(crate) mod device_os;
 pub(crate) mod dfu_device;
 mod firmware_update;
+mod install;
 mod memory;
 mod module_info;
+mod ncp;
+mod ota;
 mod power;
+mod scan;
+mod slots;
+pub mod spec;
+pub mod stand_in;
 mod swd_target;
 pub(crate) mod test_firmware;
 mod timing;
 mod usb_channel;
 
-pub use boot::{BootOutcome, FoundModule, ModuleSlot};
+pub use assets::StoredAsset;
+pub use boot::{BootOutcome, Running};
 pub use memory::NorFlash;
+pub use ncp::{ncp_update_time, NCP_REBOOT};
+pub use scan::{FoundModule, Store};
+pub use slots::ModuleSlot;
+pub use spec::{SimBoardSpec, FACTORY_BOOTLOADER_VERSION};
 pub use timing::{ResetTiming, Timing, MANIFEST_RESET_DELAY, RESET_TIMINGS};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::core::dfu::DfuState;
-use crate::core::module::{Module, ModuleFunction, Platform, PARTICLE_VID};
+use crate::core::module::{Module, Platform, PARTICLE_VID};
 use crate::ports::{Clock, DeviceInfo, PortPath};
 use dfu_device::DfuMachine;
 use usb_channel::ServiceState;
@@ -35,10 +52,6 @@ pub const DCT_SIZE: usize = 16 * 1024;
 pub const EXTERNAL_FLASH_BASE: u32 = 0x8000_0000;
 /// Initial stack pointer and reset handler, the start of a Cortex-M vector table.
 const STAND_IN_MBR: [u8; 8] = [0x00, 0x04, 0x00, 0x20, 0x81, 0x0A, 0x00, 0x00];
-/// The bootloader a blank sim board leaves the factory with.
-pub const FACTORY_BOOTLOADER_VERSION: u16 = 501;
-/// The ESP32 firmware every Argon shipped with (NCP 0.0.5, module version 5).
-pub const ARGON_NCP_VERSION: u16 = 5;
 
 /// Where the board is, as the USB bus sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +140,14 @@ pub(crate) struct Board {
     pub(crate) bricked: bool,
     /// APPROTECT set: SWD may only erase the chip whole.
     pub(crate) locked: bool,
+    /// Device Protection (security mode PROTECTED), and whether it is overridden for service.
+    pub(crate) protected: bool,
+    pub(crate) service_mode: bool,
+    /// UICR NRFFW[1]: the MBR parameter page the MBR clears and uses for a bootloader copy
+    /// (Nordic nrf_mbr.h `MBR_UICR_PARAM_PAGE_ADDR`); `None` while unset (0xFFFFFFFF).
+    pub(crate) mbr_params: Option<u32>,
+    /// The asset store in external flash (system/src/asset_manager.cpp @ v6.2.0).
+    pub(crate) assets: Vec<StoredAsset>,
 }
 
 impl Board {
@@ -209,61 +230,56 @@ impl Board {
     pub(crate) fn system_version(&self) -> u16 {
         self.last_boot
             .as_ref()
-            .and_then(|b| {
-                b.modules
-                    .iter()
-                    .find(|m| m.function == ModuleFunction::SystemPart)
-            })
-            .map_or(0, |m| m.version)
+            .and_then(|b| b.running)
+            .map_or(0, |r| r.version)
     }
 }
 
 /// A handle on one simulated board; clones share the board.
 #[derive(Clone)]
-pub struct SimArgon(pub(crate) Arc<Mutex<Board>>);
+pub struct SimBoard(pub(crate) Arc<Mutex<Board>>);
 
-impl SimArgon {
-    /// A blank board (factory bootloader only) that sits in DFU mode, seated on `port`.
-    pub fn blank(clock: Arc<dyn Clock>, port: &str, seed: u64, faults: Vec<Fault>) -> SimArgon {
-        let wrong_platform = faults.contains(&Fault::WrongPlatform);
-        let bricked = faults.contains(&Fault::NoBootloader);
-        let locked = faults.contains(&Fault::SwdLocked);
-        let platform_name = if wrong_platform { "boron" } else { "argon" };
-        let platform =
-            Platform::by_name(platform_name).unwrap_or_else(|| unreachable!("built-in platform"));
+/// The name the simulated board had when it was always an Argon.
+pub type SimArgon = SimBoard;
+
+impl SimBoard {
+    /// A blank Argon (factory bootloader only) that sits in DFU mode, seated on `port`. The
+    /// words of `faults` that say what the board is (`wrong-platform`, `no-bootloader`, …)
+    /// make the board's spec (spec.rs); the rest stay faults.
+    pub fn blank(clock: Arc<dyn Clock>, port: &str, seed: u64, faults: Vec<Fault>) -> SimBoard {
+        let (spec, faults) = SimBoardSpec::argon().with_words(faults);
+        spec.build(clock, port, seed, faults)
+    }
+
+    /// The board `spec` describes, as it comes out of the factory (or its last life).
+    pub(crate) fn from_spec(
+        spec: &SimBoardSpec,
+        clock: Arc<dyn Clock>,
+        port: &str,
+        seed: u64,
+        faults: Vec<Fault>,
+    ) -> SimBoard {
         let mut board = Board {
             clock,
-            platform,
+            platform: spec.platform,
             device_id: device_id_for(seed),
             port: PortPath(port.to_string()),
             internal: NorFlash::erased(INTERNAL_FLASH_SIZE, 4096),
             external: NorFlash::erased(EXTERNAL_FLASH_SIZE, 4096),
             dct: NorFlash::erased(DCT_SIZE, DCT_SIZE),
             bootloader: None,
-            bootloader_version: FACTORY_BOOTLOADER_VERSION,
+            bootloader_version: spec.factory_bootloader,
             slots: Vec::new(),
-            ncp_version: Some(ARGON_NCP_VERSION),
+            ncp_version: spec.ncp,
             factory_app: None,
-            serial_number: serial_number_for(seed),
+            serial_number: serial_number_for(spec.platform, seed),
             updates_disabled_by: None,
-            resets_disabled: faults.contains(&Fault::ResetDisabled),
+            resets_disabled: spec.resets_disabled,
             pending_reset: None,
             presence: Presence::Dfu,
             generation: 1,
             dfu: DfuMachine::default(),
-            // Board states, not one-shot faults: they stay when the board is re-seated.
-            faults: faults
-                .into_iter()
-                .filter(|f| {
-                    ![
-                        Fault::WrongPlatform,
-                        Fault::NoBootloader,
-                        Fault::SwdLocked,
-                        Fault::ResetDisabled,
-                    ]
-                    .contains(f)
-                })
-                .collect(),
+            faults,
             active_faults: Vec::new(),
             timing: Timing::default(),
             stats: SimStats::default(),
@@ -273,20 +289,27 @@ impl SimArgon {
             unplug_at: None,
             test_firmware: None,
             serial: Default::default(),
-            bricked,
-            locked,
+            bricked: spec.bricked,
+            locked: spec.locked,
+            protected: spec.protected,
+            service_mode: spec.service_mode,
+            mbr_params: None,
+            assets: Vec::new(),
         };
-        // Nordic's MBR, as every Argon leaves the factory with (a stand-in vector table: the
+        // Nordic's MBR, as every board leaves the factory with (a stand-in vector table: the
         // sim runs no code). Only an erase-all over SWD removes it.
         board.internal.program(0, &STAND_IN_MBR);
-        if bricked {
+        if spec.bricked {
             board.presence = Presence::Rebooting {
                 ready_at: Duration::MAX,
                 since: Duration::ZERO,
                 into_dfu: false,
             };
+        } else {
+            // The factory bootloader has run once (it sits in DFU mode): it set up the UICR.
+            board.configure_uicr_by_bootloader();
         }
-        SimArgon(Arc::new(Mutex::new(board)))
+        SimBoard(Arc::new(Mutex::new(board)))
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Board> {
@@ -323,33 +346,10 @@ impl SimArgon {
         self.lock().unplug_at = Some(at);
     }
 
-    /// Writes modules straight into flash, as if a previous bundle had been flashed, then
-    /// boots the board.
+    /// Writes modules straight into flash as Device OS would have installed them (a previous
+    /// bundle), then boots the board.
     pub fn preload(&self, modules: &[Module]) {
-        let mut b = self.lock();
-        for m in modules {
-            if m.function() == ModuleFunction::Bootloader {
-                b.bootloader_version = m.version();
-                b.bootloader = Some(m.clone());
-            }
-            let at = m.image_address() as usize;
-            let image = m.image().to_vec();
-            for page in (at..at + image.len()).step_by(4096) {
-                b.internal.erase_page(page);
-            }
-            b.internal.program(at, &image);
-        }
-        let now = b.clock.now();
-        b.presence = Presence::Rebooting {
-            ready_at: now,
-            since: now,
-            into_dfu: false,
-        };
-        b.settle();
-        // The app it was seated with disables updates; one written later does not.
-        if b.faults.contains(&Fault::UpdatesDisabled) {
-            b.updates_disabled_by = b.running_app();
-        }
+        self.install(modules, false);
     }
 
     /// Puts a user part in the external flash's factory slot (Device OS lists it in module
@@ -414,6 +414,7 @@ impl SimArgon {
         let mut b = self.lock();
         b.bootloader = None;
         b.bootloader_version = version;
+        b.configure_uicr_by_bootloader();
     }
 
     /// Arms more faults (they fire once).
@@ -449,6 +450,29 @@ impl SimArgon {
         b.last_boot.clone()
     }
 
+    /// UICR NRFFW[1], the MBR parameter page (for tests).
+    pub fn mbr_params(&self) -> Option<u32> {
+        self.lock().mbr_params
+    }
+
+    /// The asset store's contents (for tests).
+    pub fn stored_assets(&self) -> Vec<StoredAsset> {
+        self.lock().assets.clone()
+    }
+
+    /// The bootloader's module version and the NCP's, as the board holds them now.
+    pub fn bootloader_version(&self) -> u16 {
+        self.lock().bootloader_version
+    }
+
+    pub fn ncp_version(&self) -> Option<u16> {
+        self.lock().ncp_version
+    }
+
+    pub fn platform(&self) -> Platform {
+        self.lock().platform
+    }
+
     /// Reads internal flash (for tests).
     pub fn read_internal(&self, address: u32, len: usize) -> Option<Vec<u8>> {
         self.lock().internal.read(address as usize, len)
@@ -457,8 +481,17 @@ impl SimArgon {
 
 /// A plausible 15-character serial number per seed. Made up: the OTP's format is Particle's
 /// and not in Device OS's source, which only requires 15 printable characters.
-fn serial_number_for(seed: u64) -> String {
-    format!("ARGSIM{:09}", seed % 1_000_000_000)
+fn serial_number_for(platform: Platform, seed: u64) -> String {
+    let mut tag: String = platform
+        .name
+        .chars()
+        .take(3)
+        .collect::<String>()
+        .to_uppercase();
+    while tag.len() < 3 {
+        tag.push('X');
+    }
+    format!("{tag}SIM{:09}", seed % 1_000_000_000)
 }
 
 /// A stable, plausible 24-hex-digit device ID per seed.

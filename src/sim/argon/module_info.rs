@@ -1,5 +1,5 @@
 //! Module info (request 90) in the form of the board's Device OS: the modules it finds in
-//! flash now (boot.rs `scan`), encoded as field 1 before 5.6.0 and field 2 from it
+//! flash now (scan.rs), encoded as field 1 before 5.6.0 and field 2 from it
 //! (core::control::module_info has both forms and the sources).
 
 use crate::core::control::messages::{
@@ -7,23 +7,22 @@ use crate::core::control::messages::{
     ModuleStore,
 };
 use crate::core::module::ModuleFunction;
+use crate::core::target::FlashMap;
 
-use super::boot::{self, FoundModule, Store};
 use super::device_os::dialect;
+use super::scan::{self, map_of, FoundModule, Store};
 use super::Board;
 
-/// The new form's `max_size` per module bound (hal/src/nRF52840/ota_module_bounds.c:9-160 @
-/// v6.2.0). A 5.6–6.1 board reports these too; the per-version map is core::target's.
-fn max_size(m: &FoundModule) -> u32 {
-    match (m.function, m.store, m.index) {
-        (ModuleFunction::Bootloader, _, _) => 0xC000,
-        (ModuleFunction::SystemPart, _, _) => 0x8C000,
-        (ModuleFunction::UserPart, Store::Factory, _) => 0x20000,
-        (ModuleFunction::UserPart, _, 2) => 0x40000,
-        (ModuleFunction::UserPart, _, _) => 0x20000,
-        (ModuleFunction::NcpFirmware, _, _) => 1500 * 1024,
-        (ModuleFunction::RadioStack, _, _) => 0x27000 - 0x1000,
-        _ => 0,
+/// The new form's `max_size`: the module bound's size in the running Device OS's map
+/// (hal/src/nRF52840/ota_module_bounds.c @ v6.2.0, whose internal-flash bounds are
+/// core::target's maps); the factory slot and the NCP live outside internal flash
+/// (EXTERNAL_FLASH_FAC_LENGTH 256 KiB, platform/MCU/nRF52840/inc/flash_mal.h:97;
+/// module_ncp_mono 1500 KiB, ota_module_bounds.c).
+fn max_size(m: &FoundModule, map: &FlashMap) -> u32 {
+    match (m.function, m.store) {
+        (ModuleFunction::UserPart, Store::Factory) => 256 * 1024,
+        (ModuleFunction::NcpFirmware, _) => 1500 * 1024,
+        (f, _) => map.area_of(f, m.index).map_or(0, |a| a.end - a.start),
     }
 }
 
@@ -50,13 +49,15 @@ fn board_module(m: &FoundModule, with_crc: bool) -> BoardModule {
 
 impl Board {
     pub(super) fn module_info_reply(&self) -> Vec<u8> {
-        let found = boot::scan(self);
-        if dialect(self.system_version()).module_info_v2 {
+        let found = scan::scan(self);
+        let version = self.system_version();
+        if dialect(version).module_info_v2 {
+            let map = map_of(self, version);
             let entries: Vec<_> = found
                 .iter()
                 .map(|m| {
                     let detail = ModuleDetail {
-                        max_size: max_size(m),
+                        max_size: max_size(m, map),
                         hash: m.suffix_sha,
                     };
                     (board_module(m, true), detail)
@@ -71,7 +72,7 @@ impl Board {
 
     /// What module info reports now, decoded (for tests).
     pub(crate) fn reported_modules(&self) -> Vec<BoardModule> {
-        boot::scan(self)
+        scan::scan(self)
             .iter()
             .map(|m| board_module(m, dialect(self.system_version()).module_info_v2))
             .collect()

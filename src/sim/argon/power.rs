@@ -44,7 +44,8 @@ impl Board {
             if now >= ready_at && !self.bricked {
                 self.stats.device_busy += ready_at.saturating_sub(since);
                 let outcome = boot::boot(self, into_dfu);
-                self.presence = if outcome.runs_firmware() && !into_dfu {
+                let crashed = outcome.crashed;
+                self.presence = if outcome.runs_firmware() {
                     Presence::Firmware {
                         safe_mode: outcome.safe_mode(),
                     }
@@ -52,6 +53,15 @@ impl Board {
                     Presence::Dfu
                 };
                 self.last_boot = Some(outcome);
+                if crashed {
+                    // A hard fault at every start: it resets and crashes again, never on USB.
+                    self.presence = Presence::Rebooting {
+                        ready_at: Duration::MAX,
+                        since: ready_at,
+                        into_dfu: false,
+                    };
+                    return;
+                }
                 self.enumerated();
             }
         }

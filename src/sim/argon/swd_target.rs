@@ -204,6 +204,9 @@ impl Board {
         match module {
             Some(m) if m.crc_ok() && m.function() == ModuleFunction::Bootloader => {
                 self.bootloader_version = m.version();
+                // security_mode_get reads the running bootloader's SECURITY_MODE extension:
+                // a protected bootloader makes the board a Protected Device.
+                self.protected = m.is_protected();
                 self.bootloader = Some(m);
                 self.bricked = false;
             }

@@ -1,0 +1,213 @@
+//! What is checked on the board rather than in the bundle: before anything is written, that
+//! the board owns what the bundle needs it to (its NCP firmware) and is what a protected
+//! bootloader needs it to be; after the last write, that it reports every module of the
+//! bundle present, at its version and valid, no compat application winning over the
+//! bundle's user-part#2, and every asset in its store.
+
+use std::time::Duration;
+
+use super::{stage, FlashError, FlashReport, Flasher, Mode};
+use crate::core::control::{result, ControlClient, ControlError, ProtectedState};
+use crate::core::event::{EventSink, Stage};
+use crate::core::module::ModuleFunction;
+use crate::core::plan::needs::{unmet_device_dependencies, unmet_requirement};
+use crate::core::plan::BoardView;
+
+impl Flasher<'_> {
+    /// The checks made before anything is written. A board found in DFU mode is first let out
+    /// of it, to ask the Device OS it holds (one more reset); one that has none cannot say.
+    pub(super) fn precheck(
+        &mut self,
+        mut mode: Mode,
+        report: &mut FlashReport,
+        events: EventSink<'_>,
+    ) -> Result<Mode, FlashError> {
+        let bundle = self.bundle;
+        if bundle.device_dependencies.is_empty() && bundle.board_requirements.is_empty() {
+            return Ok(mode);
+        }
+        if mode == Mode::Dfu && !self.options.dry_run {
+            events(stage(
+                Stage::ReadBoard,
+                "leaving DFU to ask the board first".into(),
+            ));
+            mode = self.leave_dfu_to_look(report)?;
+        }
+        if mode == Mode::Dfu {
+            if let Some(r) = bundle.board_requirements.first() {
+                return Err(FlashError::NotProtected(format!(
+                    "{} is a protected bootloader, and a board without Device OS cannot say \
+                     whether it is a Protected Device",
+                    r.file
+                )));
+            }
+            report.plan.push(
+                "note   the board runs no Device OS to ask for what the bundle needs it to own; \
+                 the system part checks it at boot and verification names it"
+                    .into(),
+            );
+            return Ok(mode);
+        }
+        let mut device = self.open()?;
+        let mut control = ControlClient::new(device.as_mut(), self.clock);
+        let modules = control
+            .module_info()
+            .map_err(|source| FlashError::Control {
+                during: "reading module info",
+                source,
+            })?;
+        let unmet = unmet_device_dependencies(bundle, &modules);
+        if !unmet.is_empty() {
+            return Err(FlashError::DeviceDependency(unmet));
+        }
+        if !bundle.board_requirements.is_empty() {
+            let state = match control.protected_state() {
+                Ok(s) => s,
+                // Before 6.0.0 there is no Device Protection: the board is open.
+                Err(ControlError::Result {
+                    result: result::NOT_SUPPORTED,
+                    ..
+                }) => ProtectedState::default(),
+                Err(source) => {
+                    return Err(FlashError::Control {
+                        during: "asking whether the board is protected",
+                        source,
+                    })
+                }
+            };
+            if let Some(why) = unmet_requirement(bundle, state) {
+                return Err(FlashError::NotProtected(why));
+            }
+        }
+        Ok(mode)
+    }
+
+    /// Leaves DFU mode and waits for whatever the board boots into.
+    fn leave_dfu_to_look(&mut self, report: &mut FlashReport) -> Result<Mode, FlashError> {
+        let mut device = self.open()?;
+        let before = device.info().clone();
+        let session = crate::core::dfu::DfuSession::open(
+            device.as_mut(),
+            self.clock,
+            0,
+            self.options.dfu.clone(),
+        )
+        .map_err(|source| FlashError::Dfu {
+            module: "leave".into(),
+            source,
+        })?;
+        session.leave().map_err(|source| FlashError::Dfu {
+            module: "leave".into(),
+            source,
+        })?;
+        drop(device);
+        let mode = self.wait_after_reset(&before, None)?;
+        report.resets += 1;
+        Ok(mode)
+    }
+
+    pub(super) fn verify(
+        &mut self,
+        view: BoardView,
+        mut report: FlashReport,
+        started: Duration,
+        events: EventSink<'_>,
+    ) -> Result<FlashReport, FlashError> {
+        events(stage(Stage::Verify, "module info".into()));
+        let BoardView::Firmware(board) = view else {
+            return Err(FlashError::Verify(
+                vec!["board is still in DFU mode".into()],
+            ));
+        };
+        let reported = &board.modules;
+        let mut problems: Vec<String> = self
+            .bundle
+            .modules
+            .iter()
+            .flat_map(|m| {
+                m.module
+                    .combined_parts()
+                    .map_or_else(|| vec![&m.module], |p| p.iter().collect())
+            })
+            .filter_map(|want| {
+                match reported
+                    .iter()
+                    .find(|r| r.function == want.function() && r.index == want.index())
+                {
+                    None => Some(format!("{} missing", want.label())),
+                    Some(r) if r.version != want.version() => {
+                        Some(format!("{} is v{}", want.label(), r.version))
+                    }
+                    Some(r) if !r.valid() => {
+                        Some(format!("{} invalid (flags 0x{:x})", want.label(), r.failed))
+                    }
+                    Some(_) => None,
+                }
+            })
+            .collect();
+        problems.extend(self.compat_problem(reported));
+        problems.extend(self.asset_problems(&board));
+        if !problems.is_empty() {
+            return Err(FlashError::Verify(problems));
+        }
+        let unmet = unmet_device_dependencies(self.bundle, reported);
+        if !unmet.is_empty() {
+            return Err(FlashError::DeviceDependency(unmet));
+        }
+        let written: Vec<&str> = report.written.iter().map(|w| w.module.as_str()).collect();
+        report.modules_skipped = self
+            .bundle
+            .modules
+            .iter()
+            .map(|m| m.module.label())
+            .chain(
+                self.bundle
+                    .assets
+                    .iter()
+                    .map(|a| format!("asset {}", a.name)),
+            )
+            .filter(|l| !written.contains(&l.as_str()))
+            .collect();
+        report.duration = self.clock.now() - started;
+        Ok(report)
+    }
+
+    /// A compat application the board still reports would run instead of the bundle's
+    /// user-part#2 (Device OS reports only the one it runs, ota_flash_hal.cpp:183-197 @ v6.2.0).
+    fn compat_problem(&self, reported: &[crate::core::control::BoardModule]) -> Option<String> {
+        let map = self.bundle.flash_map;
+        let compat = map.user_part_compat?;
+        self.bundle
+            .module(ModuleFunction::UserPart, map.user_part.index)?;
+        reported
+            .iter()
+            .find(|r| r.runs() && r.function == ModuleFunction::UserPart && r.index == compat.index)
+            .map(|r| {
+                format!(
+                    "user-part#{} v{} in the compat slot ({}) is valid and runs instead of \
+                     user-part#{}",
+                    compat.index, r.version, compat.area, map.user_part.index
+                )
+            })
+    }
+
+    /// Every asset of the bundle in the board's store, by name and contents.
+    fn asset_problems(&self, board: &crate::core::plan::FirmwareView) -> Vec<String> {
+        if self.bundle.assets.is_empty() {
+            return Vec::new();
+        }
+        let Some(info) = &board.assets else {
+            return vec![
+                "the board cannot list its assets (GET_ASSET_INFO, Device OS ≥ 5.6.0): \
+                 assets unverified"
+                    .into(),
+            ];
+        };
+        self.bundle
+            .assets
+            .iter()
+            .filter(|a| !info.has(&a.name, &a.content_sha256))
+            .map(|a| format!("asset {} is not in the board's asset store", a.name))
+            .collect()
+    }
+}

@@ -1,0 +1,567 @@
+//! What to write, how, and in what order: from the locked bundle and what the board reports.
+//!
+//! A module the board already has (same function, index and version, reported valid) is
+//! skipped; a locked bundle is exact, so a newer version on the board is rewritten too. Each
+//! module takes the route of its function and form (route.rs, docs/module-forms.md). The run
+//! goes in steps, as particle-cli's `createFlashSteps` (flash-helper.js): on a board running
+//! Device OS, what goes by control request first (bootloader, NCP firmware), then one DFU
+//! session, then the modules Device OS must unpack (compressed, combined), then the assets;
+//! a board already in DFU mode gets its DFU session first. A user-part#2 application on a map
+//! with the compat slot, where the board's bootloader does not invalidate that slot itself,
+//! gets the slot erased in the DFU session, as particle-cli's `invalidate-128k-user-part`.
+
+pub mod needs;
+mod order;
+mod route;
+
+pub use order::dependency_order;
+pub use route::{why, Route};
+
+use serde::Serialize;
+
+use super::bundle::{Bundle, BundleAsset, BundleModule};
+use super::control::{AssetInfo, BoardModule};
+use super::module::{ModuleForm, ModuleFunction};
+use super::target::{Area, DeviceOs};
+use needs::{FormNeed, ASSETS, BOOTLOADER_INVALIDATES_COMPAT, COMPRESSED};
+use order::layer;
+
+/// What the board looks like right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardView {
+    /// In DFU mode: what it holds is unknown, so everything is written.
+    Dfu,
+    /// Device OS runs and reported its modules (and, when asked, its assets).
+    Firmware(FirmwareView),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirmwareView {
+    /// The running set (factory and backup copies left out).
+    pub modules: Vec<BoardModule>,
+    /// The asset store's contents; `None` when not asked or the board cannot say.
+    pub assets: Option<AssetInfo>,
+}
+
+impl BoardView {
+    pub fn firmware(modules: Vec<BoardModule>) -> BoardView {
+        BoardView::Firmware(FirmwareView {
+            modules,
+            assets: None,
+        })
+    }
+
+    pub fn modules(&self) -> &[BoardModule] {
+        match self {
+            BoardView::Dfu => &[],
+            BoardView::Firmware(f) => &f.modules,
+        }
+    }
+
+    fn version_of(&self, function: ModuleFunction, index: u8) -> Option<u16> {
+        self.modules()
+            .iter()
+            .find(|m| m.runs() && m.function == function && m.index == index)
+            .map(|m| m.version)
+    }
+}
+
+/// What an entry of the plan puts on the board.
+#[derive(Debug, Clone)]
+pub enum Item<'b> {
+    Module(&'b BundleModule),
+    /// The compat slot's first page erased (4096 × 0xFF written), so an old 128 KiB
+    /// application there cannot win over the bundle's user-part#2.
+    InvalidateCompat(Area),
+    Asset(&'b BundleAsset),
+}
+
+/// When in the run an entry goes. A board running Device OS takes the steps in this order; a
+/// board in DFU mode takes the DFU step first (it cannot answer control requests yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Control requests to the Device OS the board has: bootloader, NCP firmware.
+    BeforeDfu,
+    Dfu,
+    /// Control requests Device OS must unpack: compressed and combined files. On a board
+    /// whose system part the DFU step writes, the bundle's Device OS receives them.
+    AfterDfu,
+    /// Assets, once the bundle's application runs (storing an asset drops those the running
+    /// application does not need, asset_manager.cpp:315) and after anything over 592 KiB
+    /// (which overwrites the asset store on an Argon or Boron, flash_mal.h:108-118 @ v6.2.0).
+    Assets,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanEntry<'b> {
+    pub item: Item<'b>,
+    pub route: Route,
+    pub step: Step,
+    /// Why it is skipped, or `None` when it is written.
+    pub skip: Option<String>,
+    /// Why it takes this route.
+    pub why: String,
+}
+
+impl<'b> PlanEntry<'b> {
+    pub fn module(&self) -> Option<&'b BundleModule> {
+        match self.item {
+            Item::Module(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// What the entry is, for plans and reports: `system-part#1 v1502`, `compat user-part#1
+    /// slot`, `asset cat.txt`.
+    pub fn label(&self) -> String {
+        match &self.item {
+            Item::Module(m) => m.module.label(),
+            Item::InvalidateCompat(_) => "compat user-part#1 slot".into(),
+            Item::Asset(a) => format!("asset {}", a.name),
+        }
+    }
+}
+
+/// Why the board cannot take what the plan would send it; nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub module: String,
+    pub needs: String,
+    pub board: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlashPlan<'b> {
+    /// In execution order.
+    pub entries: Vec<PlanEntry<'b>>,
+    /// Something the plan would send the board that the receiving Device OS or bootloader
+    /// cannot install, known already.
+    pub refusal: Option<Refusal>,
+}
+
+impl<'b> FlashPlan<'b> {
+    pub fn build(bundle: &'b Bundle, board: &BoardView) -> FlashPlan<'b> {
+        let mut entries: Vec<PlanEntry<'b>> = dependency_order(&bundle.modules)
+            .into_iter()
+            .map(|m| {
+                let route = Route::of(&m.module);
+                PlanEntry {
+                    item: Item::Module(m),
+                    route,
+                    step: step_of(m, route),
+                    skip: skip_reason(m, board),
+                    why: why(&m.module).into(),
+                }
+            })
+            .collect();
+        if let Some(e) = compat_entry(bundle, board, &entries) {
+            entries.push(e);
+        }
+        entries.extend(bundle.assets.iter().map(|a| PlanEntry {
+            item: Item::Asset(a),
+            route: Route::Control,
+            step: Step::Assets,
+            skip: match board {
+                BoardView::Firmware(FirmwareView {
+                    assets: Some(info), ..
+                }) if info.has(&a.name, &a.content_sha256) => {
+                    Some("board has it (same name and contents)".into())
+                }
+                _ => None,
+            },
+            why: "Device OS stores it in its asset store, after the application".into(),
+        }));
+        let order = |step: Step| match (board, step) {
+            (BoardView::Dfu, Step::Dfu) => 0,
+            (BoardView::Dfu, _) => step as u8 + 1,
+            (BoardView::Firmware(_), _) => step as u8,
+        };
+        // Stable: dependency order within a step; the compat slot first in the DFU step.
+        entries.sort_by_key(|e| (order(e.step), !matches!(e.item, Item::InvalidateCompat(_))));
+        let refusal = refusal(bundle, board, &entries);
+        FlashPlan { entries, refusal }
+    }
+
+    /// The modules to write by `route`, in order (what the DFU session takes, for example).
+    pub fn to_write(&self, route: Route) -> Vec<&'b BundleModule> {
+        self.entries
+            .iter()
+            .filter(|e| e.route == route && e.skip.is_none())
+            .filter_map(PlanEntry::module)
+            .collect()
+    }
+
+    /// The next step with something to write, and its entries in order.
+    pub fn next_batch(&self) -> Option<(Step, Vec<&PlanEntry<'b>>)> {
+        let first = self.entries.iter().find(|e| e.skip.is_none())?;
+        let batch = self
+            .entries
+            .iter()
+            .filter(|e| e.skip.is_none() && e.step == first.step)
+            .collect();
+        Some((first.step, batch))
+    }
+
+    /// The entries of `step` still to write.
+    pub fn to_write_in(&self, step: Step) -> Vec<&PlanEntry<'b>> {
+        self.entries
+            .iter()
+            .filter(|e| e.skip.is_none() && e.step == step)
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(|e| e.skip.is_some())
+    }
+
+    /// The route of the first module still to write.
+    pub fn next_route(&self) -> Option<Route> {
+        self.entries
+            .iter()
+            .find(|e| e.skip.is_none())
+            .map(|e| e.route)
+    }
+
+    /// One line per entry, for `flash --dry-run` and the log: what, how, and why.
+    pub fn describe(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let how = match &e.item {
+                    Item::Module(m) => how(&m.module, e.route),
+                    Item::InvalidateCompat(area) => format!(
+                        "DFU alt 0 at 0x{:05x}, 4096 × 0xFF (one page erased)",
+                        area.start
+                    ),
+                    Item::Asset(a) => format!(
+                        "control-request update ({}), {} bytes",
+                        match a.module {
+                            Some(_) => "asset module",
+                            None => "wrapped in an asset module",
+                        },
+                        a.bytes.len()
+                    ),
+                };
+                match &e.skip {
+                    Some(why) => format!("skip   {:<24} {why}", e.label()),
+                    None => format!("write  {:<24} {how}: {}", e.label(), e.why),
+                }
+            })
+            .collect()
+    }
+}
+
+fn how(m: &super::module::Module, route: Route) -> String {
+    let n = m.bytes().len();
+    match route {
+        Route::Control => match m.compressed() {
+            Some(c) => format!(
+                "control-request update, {n} bytes (inflates to {})",
+                c.header.original_size
+            ),
+            None => format!("control-request update, {n} bytes"),
+        },
+        Route::Dfu if m.prefix.drops_prefix() => format!(
+            "DFU alt 0 at 0x{:05x} (without its {}-byte prefix), {} bytes",
+            m.image_address(),
+            m.prefix_size(),
+            m.image().len()
+        ),
+        Route::Dfu => format!("DFU alt 0 at 0x{:05x}, {} bytes", m.image_address(), n),
+    }
+}
+
+fn step_of(m: &BundleModule, route: Route) -> Step {
+    match (route, m.module.form()) {
+        (Route::Dfu, _) => Step::Dfu,
+        (Route::Control, ModuleForm::Compressed | ModuleForm::Combined) => Step::AfterDfu,
+        (Route::Control, _) if layer(m.module.function()) <= layer(ModuleFunction::NcpFirmware) => {
+            Step::BeforeDfu
+        }
+        (Route::Control, _) => Step::AfterDfu,
+    }
+}
+
+fn skip_reason(m: &BundleModule, board: &BoardView) -> Option<String> {
+    let BoardView::Firmware(view) = board else {
+        return None;
+    };
+    view.modules
+        .iter()
+        .find(|r| r.runs() && r.function == m.module.function() && r.index == m.module.index())
+        .filter(|r| r.version == m.module.version() && r.valid())
+        .map(|_| "board has it (same version, valid)".to_string())
+}
+
+/// The bootloader that will be on the board when the DFU step runs: the bundle's when the
+/// plan sends it before, else the board's; unknown in DFU mode.
+fn bootloader_at_dfu(board: &BoardView, entries: &[PlanEntry<'_>]) -> Option<u16> {
+    let sent_before = entries.iter().find(|e| {
+        e.skip.is_none()
+            && e.step == Step::BeforeDfu
+            && e.module()
+                .is_some_and(|m| m.module.function() == ModuleFunction::Bootloader)
+    });
+    match (board, sent_before) {
+        (BoardView::Dfu, _) => None,
+        (_, Some(e)) => e.module().map(|m| m.module.version()),
+        (_, None) => board.version_of(ModuleFunction::Bootloader, 0),
+    }
+}
+
+/// The compat slot erased in the DFU step when the bundle writes a user part to the map's
+/// 256 KiB slot, the board may hold a compat application, and its bootloader will not
+/// invalidate that one itself.
+fn compat_entry<'b>(
+    bundle: &'b Bundle,
+    board: &BoardView,
+    entries: &[PlanEntry<'b>],
+) -> Option<PlanEntry<'b>> {
+    let map = bundle.flash_map;
+    let compat = map.user_part_compat?;
+    let writes_app = entries.iter().any(|e| {
+        e.skip.is_none()
+            && e.module().is_some_and(|m| {
+                (m.module.function(), m.module.index())
+                    == (ModuleFunction::UserPart, map.user_part.index)
+            })
+    });
+    if !writes_app {
+        return None;
+    }
+    let bootloader = bootloader_at_dfu(board, entries);
+    if bootloader.is_some_and(|v| v >= BOOTLOADER_INVALIDATES_COMPAT) {
+        return None;
+    }
+    let skip = match board {
+        BoardView::Firmware(_)
+            if board
+                .version_of(ModuleFunction::UserPart, compat.index)
+                .is_none() =>
+        {
+            Some("board reports no compat application".to_string())
+        }
+        _ => None,
+    };
+    let whose = match bootloader {
+        Some(v) => format!("the board's bootloader v{v} does not erase it itself"),
+        None => "the board is in DFU mode, its bootloader unknown".into(),
+    };
+    Some(PlanEntry {
+        item: Item::InvalidateCompat(compat.area),
+        route: Route::Dfu,
+        step: Step::Dfu,
+        skip,
+        why: format!(
+            "a valid 128 KiB application there would run instead of user-part#{}, and {whose} \
+             (particle-cli invalidate-128k-user-part)",
+            map.user_part.index
+        ),
+    })
+}
+
+/// The Device OS that receives an entry sent by control request: the bundle's when the DFU
+/// step writes its system part first, else the board's; unknown for a board in DFU mode.
+fn receiver(
+    bundle: &Bundle,
+    board: &BoardView,
+    entries: &[PlanEntry<'_>],
+    e: &PlanEntry<'_>,
+) -> Option<DeviceOs> {
+    let system_by_dfu = entries.iter().any(|o| {
+        o.skip.is_none()
+            && o.step == Step::Dfu
+            && o.module()
+                .is_some_and(|m| m.module.function() == ModuleFunction::SystemPart)
+    });
+    match e.step {
+        Step::AfterDfu | Step::Assets if system_by_dfu => Some(bundle.device_os),
+        Step::Assets if bundle.module(ModuleFunction::SystemPart, 1).is_some() => {
+            // Everything before the assets put the bundle's system part on the board.
+            Some(bundle.device_os)
+        }
+        _ => board
+            .version_of(ModuleFunction::SystemPart, 1)
+            .map(DeviceOs),
+    }
+}
+
+/// The first entry the receiving Device OS (or the bootloader that applies it) cannot take.
+fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Option<Refusal> {
+    let bootloader = |e: &PlanEntry<'_>| match e.step {
+        Step::AfterDfu | Step::Assets => bundle
+            .module(ModuleFunction::Bootloader, 0)
+            .map(|b| b.module.version())
+            .or_else(|| board.version_of(ModuleFunction::Bootloader, 0)),
+        _ => board.version_of(ModuleFunction::Bootloader, 0),
+    };
+    entries.iter().filter(|e| e.skip.is_none()).find_map(|e| {
+        let need: FormNeed = match &e.item {
+            Item::Asset(_) => ASSETS,
+            Item::Module(m)
+                if matches!(
+                    m.module.form(),
+                    ModuleForm::Compressed | ModuleForm::Combined
+                ) =>
+            {
+                COMPRESSED
+            }
+            _ => return None,
+        };
+        let os = receiver(bundle, board, entries, e);
+        let short = os
+            .filter(|v| *v < need.system)
+            .map(|v| format!("Device OS {v}"));
+        let old_bootloader = bootloader(e)
+            .filter(|v| *v < need.bootloader)
+            .map(|v| format!("bootloader v{v}"));
+        short.or(old_bootloader).map(|board| Refusal {
+            module: e.label(),
+            needs: format!(
+                "{} need Device OS {} and bootloader {} or later ({})",
+                need.what, need.system, need.bootloader, need.source
+            ),
+            board,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::module::Module;
+    use std::path::Path;
+
+    fn example() -> Bundle {
+        Bundle::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/bundles/example-argon"
+        )))
+        .unwrap()
+    }
+
+    fn reported(bundle: &Bundle) -> Vec<BoardModule> {
+        bundle
+            .modules
+            .iter()
+            .map(|m| BoardModule {
+                function: m.module.function(),
+                index: m.module.index(),
+                version: m.module.version(),
+                size: 0,
+                failed: 0,
+                store: Default::default(),
+                dependencies: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn labels(modules: Vec<&BundleModule>) -> Vec<ModuleFunction> {
+        modules.iter().map(|m| m.module.function()).collect()
+    }
+
+    #[test]
+    fn a_board_in_dfu_gets_dfu_modules_first_then_the_bootloader() {
+        let b = example();
+        let plan = FlashPlan::build(&b, &BoardView::Dfu);
+        let order: Vec<_> = plan
+            .entries
+            .iter()
+            .map(|e| e.module().unwrap().module.function())
+            .collect();
+        use ModuleFunction::*;
+        assert_eq!(order, vec![RadioStack, SystemPart, UserPart, Bootloader]);
+        assert_eq!(plan.next_route(), Some(Route::Dfu));
+        assert!(plan.describe()[0].contains("without its 24-byte prefix"));
+    }
+
+    #[test]
+    fn a_running_board_gets_the_bootloader_first_and_skips_what_it_has() {
+        let b = example();
+        let mut board = reported(&b);
+        board.retain(|m| m.function != ModuleFunction::UserPart);
+        board
+            .iter_mut()
+            .find(|m| m.function == ModuleFunction::Bootloader)
+            .unwrap()
+            .version = 400;
+        let plan = FlashPlan::build(&b, &BoardView::firmware(board));
+        assert_eq!(plan.next_route(), Some(Route::Control));
+        assert_eq!(
+            labels(plan.to_write(Route::Control)),
+            vec![ModuleFunction::Bootloader]
+        );
+        assert_eq!(
+            labels(plan.to_write(Route::Dfu)),
+            vec![ModuleFunction::UserPart]
+        );
+    }
+
+    #[test]
+    fn newer_or_invalid_modules_on_the_board_are_rewritten() {
+        let b = example();
+        let mut board = reported(&b);
+        for m in &mut board {
+            match m.function {
+                ModuleFunction::SystemPart => m.version = 2202,
+                ModuleFunction::UserPart => m.failed = 1,
+                _ => {}
+            }
+        }
+        let plan = FlashPlan::build(&b, &BoardView::firmware(board));
+        assert_eq!(
+            labels(plan.to_write(Route::Dfu)),
+            vec![ModuleFunction::SystemPart, ModuleFunction::UserPart]
+        );
+        assert!(plan.to_write(Route::Control).is_empty());
+        let identical = FlashPlan::build(&b, &BoardView::firmware(reported(&b)));
+        assert!(identical.is_empty());
+    }
+
+    #[test]
+    fn dependency_order_puts_needed_modules_first() {
+        let b = example();
+        let order = labels(dependency_order(&b.modules));
+        use ModuleFunction::*;
+        assert_eq!(order, vec![Bootloader, RadioStack, SystemPart, UserPart]);
+    }
+
+    /// The guard: DFU writes bytes as they are, so nothing but a plain module of internal
+    /// flash may ever take that route, whatever its function.
+    #[test]
+    fn no_compressed_combined_or_encrypted_module_takes_the_dfu_route() {
+        use crate::core::module::reseal;
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/particle-modern"
+        );
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let Ok(bytes) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let Ok(m) = Module::parse(bytes.clone()) else {
+                continue;
+            };
+            let mut encrypted = bytes;
+            if reseal::edit_prefix(&mut encrypted, |p| p[reseal::field::FLAGS] |= 0x08).is_ok() {
+                let e = Module::parse(encrypted).unwrap();
+                assert_eq!(e.form(), ModuleForm::Encrypted);
+                assert_eq!(Route::of(&e), Route::Control);
+                assert!(Route::check(&e, &e.platform).is_err());
+            }
+            if m.form() != ModuleForm::Plain {
+                seen += 1;
+                assert_eq!(Route::of(&m), Route::Control, "{}", e.path().display());
+            }
+            if Route::of(&m) == Route::Dfu {
+                assert!(m.in_internal_flash() && m.function() != ModuleFunction::Bootloader);
+            }
+        }
+        assert!(
+            seen >= 4,
+            "compressed, combined and asset fixtures were looked at"
+        );
+    }
+}
