@@ -374,7 +374,8 @@ fn route_name(r: Route) -> &'static str {
     }
 }
 
-fn form_name(m: &Module) -> String {
+/// "plain", "compressed", "combined (2 modules)": a module's form in words.
+pub fn form_name(m: &Module) -> String {
     let form = serde_json::to_value(m.form())
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

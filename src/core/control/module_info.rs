@@ -91,6 +91,17 @@ pub struct BoardModule {
     pub store: ModuleStore,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
+    /// The SHA-256 its suffix carries, which the new form reports (field 8, from 5.6.0):
+    /// what tells two builds of one version apart. `None` in the old form.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_hash")]
+    pub hash: Option<[u8; 32]>,
+}
+
+fn hex_hash<S: serde::Serializer>(h: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.serialize_str(&hex::encode(h)),
+        None => s.serialize_none(),
+    }
 }
 
 impl BoardModule {
@@ -223,8 +234,8 @@ pub fn encode_module_info_v2(modules: &[(BoardModule, ModuleDetail)]) -> Vec<u8>
                 .uint(5, u64::from(detail.max_size))
                 .fixed32(6, VALIDATION_CHECKED)
                 .fixed32(7, passed);
-            let module = match &detail.hash {
-                Some(h) => module.bytes(8, h),
+            let module = match detail.hash.or(m.hash) {
+                Some(h) => module.bytes(8, &h),
                 None => module,
             };
             let module =
@@ -253,6 +264,7 @@ pub fn decode_module_info(payload: &[u8]) -> Result<Vec<BoardModule>, ProtoError
             failed: proto::uint(&f, 5) as u32 & (INTEGRITY_CHECK_FAILED | DEPENDENCY_CHECK_FAILED),
             store: ModuleStore::Main,
             dependencies: decode_dependencies(&f, 6, function_of_ctrl_type)?,
+            hash: None,
         });
     }
     if out.is_empty() {
@@ -276,6 +288,7 @@ pub fn decode_module_info(payload: &[u8]) -> Result<Vec<BoardModule>, ProtoError
                 failed,
                 store: ModuleStore::from_pb(proto::uint(&f, 4)),
                 dependencies: decode_dependencies(&f, 9, function_of_number)?,
+                hash: proto::bytes(&f, 8).try_into().ok(),
             });
         }
     }
@@ -303,6 +316,7 @@ mod tests {
                 index: 0,
                 version: 501,
             }],
+            hash: None,
         }
     }
 
@@ -332,10 +346,11 @@ mod tests {
     fn the_new_form_round_trips_with_store_flags_and_dependencies() {
         let mut factory = module(ModuleFunction::UserPart, 5, INTEGRITY_CHECK_FAILED);
         factory.store = ModuleStore::Factory;
-        let modules = vec![
+        let mut modules = vec![
             module(ModuleFunction::SystemPart, 5600, DEPENDENCY_CHECK_FAILED),
             factory,
         ];
+        modules[0].hash = Some([7; 32]);
         let entries: Vec<_> = modules
             .iter()
             .map(|m| (m.clone(), ModuleDetail::default()))

@@ -11,7 +11,7 @@ use crate::core::control::{result, ControlClient, ControlError, ProtectedState};
 use crate::core::event::{EventSink, Stage};
 use crate::core::module::ModuleFunction;
 use crate::core::plan::needs::{unmet_device_dependencies, unmet_requirement};
-use crate::core::plan::BoardView;
+use crate::core::plan::{installed_hash, BoardView, Route};
 
 impl Flasher<'_> {
     /// The checks made before anything is written. A board found in DFU mode is first let out
@@ -23,7 +23,14 @@ impl Flasher<'_> {
         events: EventSink<'_>,
     ) -> Result<Mode, FlashError> {
         let bundle = self.bundle;
-        if bundle.device_dependencies.is_empty() && bundle.board_requirements.is_empty() {
+        // A system part Device OS must unpack needs a Device OS on the board to take it.
+        let system_by_control = bundle
+            .module(ModuleFunction::SystemPart, 1)
+            .filter(|m| Route::of(&m.module) == Route::Control);
+        if bundle.device_dependencies.is_empty()
+            && bundle.board_requirements.is_empty()
+            && system_by_control.is_none()
+        {
             return Ok(mode);
         }
         if mode == Mode::Dfu && !self.options.dry_run {
@@ -32,6 +39,17 @@ impl Flasher<'_> {
                 "leaving DFU to ask the board first".into(),
             ));
             mode = self.leave_dfu_to_look(report)?;
+        }
+        if let (Mode::Dfu, Some(m), false) = (mode, system_by_control, self.options.dry_run) {
+            return Err(FlashError::BoardTooOld {
+                module: m.module.label(),
+                needs: format!(
+                    "a {} system part is installed by the Device OS running on the board ({})",
+                    crate::core::bundle::form_name(&m.module),
+                    crate::core::plan::needs::COMPRESSED.source
+                ),
+                board: "no Device OS (it stays in DFU mode)".into(),
+            });
         }
         if mode == Mode::Dfu {
             if let Some(r) = bundle.board_requirements.first() {
@@ -50,16 +68,6 @@ impl Flasher<'_> {
         }
         let mut device = self.open()?;
         let mut control = ControlClient::new(device.as_mut(), self.clock);
-        let modules = control
-            .module_info()
-            .map_err(|source| FlashError::Control {
-                during: "reading module info",
-                source,
-            })?;
-        let unmet = unmet_device_dependencies(bundle, &modules);
-        if !unmet.is_empty() {
-            return Err(FlashError::DeviceDependency(unmet));
-        }
         if !bundle.board_requirements.is_empty() {
             let state = match control.protected_state() {
                 Ok(s) => s,
@@ -120,6 +128,11 @@ impl Flasher<'_> {
             ));
         };
         let reported = &board.modules;
+        // Unchecked before writing when no Device OS ran to ask: the system part names it now.
+        let unmet = unmet_device_dependencies(self.bundle, reported);
+        if !unmet.is_empty() {
+            return Err(FlashError::DeviceDependency(unmet));
+        }
         let mut problems: Vec<String> = self
             .bundle
             .modules
@@ -141,7 +154,15 @@ impl Flasher<'_> {
                     Some(r) if !r.valid() => {
                         Some(format!("{} invalid (flags 0x{:x})", want.label(), r.failed))
                     }
-                    Some(_) => None,
+                    Some(r) => match (r.hash, installed_hash(want)) {
+                        (Some(h), Some(w)) if h != w => Some(format!(
+                            "{} is another build (SHA-256 {}, the bundle's {})",
+                            want.label(),
+                            hex::encode(&h[..4]),
+                            hex::encode(&w[..4])
+                        )),
+                        _ => None,
+                    },
                 }
             })
             .collect();
@@ -149,10 +170,6 @@ impl Flasher<'_> {
         problems.extend(self.asset_problems(&board));
         if !problems.is_empty() {
             return Err(FlashError::Verify(problems));
-        }
-        let unmet = unmet_device_dependencies(self.bundle, reported);
-        if !unmet.is_empty() {
-            return Err(FlashError::DeviceDependency(unmet));
         }
         let written: Vec<&str> = report.written.iter().map(|w| w.module.as_str()).collect();
         report.modules_skipped = self

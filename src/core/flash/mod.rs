@@ -26,7 +26,7 @@ use super::bundle::Bundle;
 use super::control::{BoardAsset, BoardModule, ControlClient};
 use super::dfu::DfuOptions;
 use super::event::{Event, EventSink, Stage};
-use super::plan::{BoardView, FirmwareView, FlashPlan, Step};
+use super::plan::{needs, BoardView, FirmwareView, FlashPlan, Step};
 use super::trace::Refusal;
 use crate::ports::{Clock, DeviceInfo, PortPath, SerialPorts, UsbBus, UsbDevice};
 
@@ -227,7 +227,14 @@ impl Flasher<'_> {
         for round in 0..MAX_ROUNDS {
             self.check_cancel()?;
             let view = self.view(mode, &mut report, events)?;
-            let plan = FlashPlan::build(self.bundle, &view);
+            // What the board must own (its NCP firmware), whenever its Device OS can say.
+            if let BoardView::Firmware(board) = &view {
+                let unmet = needs::unmet_device_dependencies(self.bundle, &board.modules);
+                if !unmet.is_empty() {
+                    return Err(FlashError::DeviceDependency(unmet));
+                }
+            }
+            let plan = FlashPlan::build_after(self.bundle, &view, &written);
             if round == 0 {
                 let notes = std::mem::take(&mut report.plan);
                 report.plan = plan.describe();

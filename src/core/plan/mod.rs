@@ -138,10 +138,19 @@ pub struct FlashPlan<'b> {
     /// Something the plan would send the board that the receiving Device OS or bootloader
     /// cannot install, known already.
     pub refusal: Option<Refusal>,
+    /// What the order relies on, for the reader of a plan.
+    pub notes: Vec<String>,
 }
 
 impl<'b> FlashPlan<'b> {
     pub fn build(bundle: &'b Bundle, board: &BoardView) -> FlashPlan<'b> {
+        Self::build_after(bundle, board, &[])
+    }
+
+    /// The plan of a later round: `written` are the entries this run already wrote. One the
+    /// running Device OS cannot report (a user-part#2 under a Device OS before 3.1, until the
+    /// bundle's system part replaces it) is not written again.
+    pub fn build_after(bundle: &'b Bundle, board: &BoardView, written: &[String]) -> FlashPlan<'b> {
         let mut entries: Vec<PlanEntry<'b>> = dependency_order(&bundle.modules)
             .into_iter()
             .map(|m| {
@@ -155,6 +164,21 @@ impl<'b> FlashPlan<'b> {
                 }
             })
             .collect();
+        if let Some(running) = board.version_of(ModuleFunction::SystemPart, 1) {
+            let map = super::target::FlashMap::for_version(DeviceOs(running));
+            for e in entries.iter_mut().filter(|e| e.skip.is_none()) {
+                let hidden = e.module().is_some_and(|m| {
+                    m.module.in_internal_flash()
+                        && map.area_of(m.module.function(), m.module.index()).is_none()
+                });
+                if hidden && written.contains(&e.label()) {
+                    e.skip = Some(format!(
+                        "written; Device OS {} cannot report it until the bundle's runs",
+                        DeviceOs(running)
+                    ));
+                }
+            }
+        }
         if let Some(e) = compat_entry(bundle, board, &entries) {
             entries.push(e);
         }
@@ -180,7 +204,12 @@ impl<'b> FlashPlan<'b> {
         // Stable: dependency order within a step; the compat slot first in the DFU step.
         entries.sort_by_key(|e| (order(e.step), !matches!(e.item, Item::InvalidateCompat(_))));
         let refusal = refusal(bundle, board, &entries);
-        FlashPlan { entries, refusal }
+        let notes = notes(bundle, board, &entries);
+        FlashPlan {
+            entries,
+            refusal,
+            notes,
+        }
     }
 
     /// The modules to write by `route`, in order (what the DFU session takes, for example).
@@ -248,6 +277,7 @@ impl<'b> FlashPlan<'b> {
                     None => format!("write  {:<24} {how}: {}", e.label(), e.why),
                 }
             })
+            .chain(self.notes.iter().map(|n| format!("note   {n}")))
             .collect()
     }
 }
@@ -287,11 +317,47 @@ fn skip_reason(m: &BundleModule, board: &BoardView) -> Option<String> {
     let BoardView::Firmware(view) = board else {
         return None;
     };
-    view.modules
-        .iter()
-        .find(|r| r.runs() && r.function == m.module.function() && r.index == m.module.index())
-        .filter(|r| r.version == m.module.version() && r.valid())
-        .map(|_| "board has it (same version, valid)".to_string())
+    let parts = m
+        .module
+        .combined_parts()
+        .map_or_else(|| vec![&m.module], |p| p.iter().collect());
+    let mut by_hash = false;
+    for part in parts {
+        let r = view
+            .modules
+            .iter()
+            .find(|r| r.runs() && r.function == part.function() && r.index == part.index())?;
+        if r.version != part.version() || !r.valid() {
+            return None;
+        }
+        match (r.hash, installed_hash(part)) {
+            (Some(h), Some(want)) if h != want => return None,
+            (Some(_), Some(_)) => by_hash = true,
+            _ => {}
+        }
+    }
+    Some(match by_hash {
+        true => "board has it (same version and SHA-256, valid)".into(),
+        false => "board has it (same version, valid)".into(),
+    })
+}
+
+/// The SHA-256 module info reports for a module once installed: its suffix's, that of the
+/// module a compressed one inflates to; `None` for what Device OS does not read from a
+/// suffix in internal flash (the radio stack, NCP firmware, assets).
+pub fn installed_hash(m: &super::module::Module) -> Option<[u8; 32]> {
+    use super::module::Inner;
+    if !matches!(
+        m.function(),
+        ModuleFunction::Bootloader | ModuleFunction::SystemPart | ModuleFunction::UserPart
+    ) {
+        return None;
+    }
+    match m.compressed().map(|c| &c.inner) {
+        Some(Ok(Inner::Module(inner))) => Some(inner.stored_sha()),
+        Some(_) => None,
+        None => Some(m.stored_sha()),
+    }
 }
 
 /// The bootloader that will be on the board when the DFU step runs: the bundle's when the
@@ -387,6 +453,82 @@ fn receiver(
     }
 }
 
+/// A system part the DFU step writes away from the legacy address, without the legacy entry a
+/// bootloader older than its map's boots it by, to a board whose bootloader is unknown (DFU
+/// mode) or older: the board would stay in DFU mode, unable to take the new bootloader.
+fn legacy_refusal(bundle: &Bundle, board: &BoardView, e: &PlanEntry<'_>) -> Option<Refusal> {
+    let m = e
+        .module()
+        .filter(|m| e.step == Step::Dfu && m.module.function() == ModuleFunction::SystemPart)?;
+    let legacy = needs::legacy_system_part_start(bundle.flash_map)?;
+    if needs::has_legacy_entry(&m.module, legacy) {
+        return None;
+    }
+    let first_row = |v: u16| {
+        super::target::FlashMap::for_version(DeviceOs::of_bootloader(v))
+            .system_part
+            .start
+            == bundle.flash_map.system_part.start
+    };
+    let bootloader = board.version_of(ModuleFunction::Bootloader, 0);
+    if bootloader.is_some_and(first_row) {
+        return None;
+    }
+    Some(Refusal {
+        module: e.label(),
+        needs: format!(
+            "a bootloader older than Device OS {}'s looks for the system part at 0x{legacy:05x} \
+             only (bootloader/src/nRF52840/dfu_usb.c @ v6.1.1), and this one, at 0x{:05x}, has \
+             no legacy entry there",
+            bundle.flash_map.since.line_name(),
+            m.module.image_address()
+        ),
+        board: match bootloader {
+            Some(v) => format!("bootloader v{v}"),
+            None => "a bootloader unknown in DFU mode".into(),
+        },
+    })
+}
+
+/// What a system part away from the legacy address relies on when the DFU step writes it
+/// before the board's bootloader is known to be the bundle's.
+fn notes(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Vec<String> {
+    let Some(legacy) = needs::legacy_system_part_start(bundle.flash_map) else {
+        return Vec::new();
+    };
+    let dfu_first = matches!(board, BoardView::Dfu);
+    let writes_system = entries.iter().any(|e| {
+        e.skip.is_none()
+            && e.step == Step::Dfu
+            && e.module()
+                .is_some_and(|m| m.module.function() == ModuleFunction::SystemPart)
+    });
+    let bootloader_first = entries.iter().any(|e| {
+        e.skip.is_none()
+            && e.step == Step::BeforeDfu
+            && e.module()
+                .is_some_and(|m| m.module.function() == ModuleFunction::Bootloader)
+    });
+    let map = bundle.flash_map;
+    match (dfu_first, writes_system, bootloader_first) {
+        (true, true, _) => vec![format!(
+            "the board's bootloader is unknown in DFU mode: one older than Device OS {}'s boots \
+             the new system part by its legacy entry at 0x{legacy:05x} (dfu_usb.c @ v6.1.1), \
+             which it carries, and that system part moves the MBR parameter page to 0x{:05x} \
+             at its first start (hw_config.c:92-112 @ v6.2.0) before the bootloader is sent",
+            map.since.line_name(),
+            map.mbr_params.start
+        )],
+        (false, true, true) => vec![format!(
+            "the bootloader goes first, from the Device OS the board runs: the new one boots \
+             0x{:05x} and moves the MBR parameter page to 0x{:05x} before the system part is \
+             written there",
+            map.system_part.start, map.mbr_params.start
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The first entry the receiving Device OS (or the bootloader that applies it) cannot take.
 fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Option<Refusal> {
     let bootloader = |e: &PlanEntry<'_>| match e.step {
@@ -396,6 +538,13 @@ fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Opt
             .or_else(|| board.version_of(ModuleFunction::Bootloader, 0)),
         _ => board.version_of(ModuleFunction::Bootloader, 0),
     };
+    let unbootable = entries
+        .iter()
+        .filter(|e| e.skip.is_none())
+        .find_map(|e| legacy_refusal(bundle, board, e));
+    if unbootable.is_some() {
+        return unbootable;
+    }
     entries.iter().filter(|e| e.skip.is_none()).find_map(|e| {
         let need: FormNeed = match &e.item {
             Item::Asset(_) => ASSETS,
@@ -453,6 +602,7 @@ mod tests {
                 failed: 0,
                 store: Default::default(),
                 dependencies: Vec::new(),
+                hash: None,
             })
             .collect()
     }

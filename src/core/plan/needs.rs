@@ -4,8 +4,8 @@
 
 use crate::core::bundle::{Bundle, PROTECTED_DEVICE};
 use crate::core::control::{BoardModule, ProtectedState};
-use crate::core::module::ModuleFunction;
-use crate::core::target::DeviceOs;
+use crate::core::module::{Module, ModuleFunction, ModulePrefix};
+use crate::core::target::{DeviceOs, FlashMap};
 
 /// What the Device OS that receives a form, and the bootloader that installs it, must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,4 +95,41 @@ pub fn running_system(board: &[BoardModule]) -> Option<u16> {
         .iter()
         .find(|m| m.runs() && m.function == ModuleFunction::SystemPart)
         .map(|m| m.version)
+}
+
+/// Where a bootloader older than the map's row looks for the system part, when this map puts
+/// it elsewhere: the first row's address (0x30000 for the 6.2 map's 0x28000;
+/// bootloader/src/nRF52840/dfu_usb.c:10-27 @ v6.2.0 boots 0x28000 then that, older ones only
+/// that).
+pub fn legacy_system_part_start(map: &FlashMap) -> Option<u32> {
+    let first = FlashMap::for_target(map.family, DeviceOs(0))?;
+    (first.system_part.start != map.system_part.start).then_some(first.system_part.start)
+}
+
+/// Whether a system part linked away from the legacy address carries the entry an older
+/// bootloader boots it by there: a module info whose start is that address, after a vector
+/// table, with its CRC-32 right after it (linker_system_part1_common.ld `.vectors_legacy`,
+/// `.module_info_legacy`, `.module_info_crc_legacy`; module.mk:205-211 @ v6.2.0) — what
+/// FLASH_isUserModuleInfoValid and FLASH_VerifyCRC32 check (flash_mal.c:864-885 @ v6.1.1).
+pub fn has_legacy_entry(m: &Module, legacy: u32) -> bool {
+    let Some(at) = legacy.checked_sub(m.image_address()).map(|o| o as usize) else {
+        return false;
+    };
+    let bytes = m.bytes();
+    let Some(p) = bytes
+        .get(at + 0x200..)
+        .and_then(ModulePrefix::parse)
+        .filter(|p| p.start_address == legacy && p.end_address > legacy)
+    else {
+        return false;
+    };
+    let len = (p.end_address - legacy) as usize;
+    match bytes.get(at..at + len + 4) {
+        Some(span) => {
+            let stored =
+                u32::from_be_bytes([span[len], span[len + 1], span[len + 2], span[len + 3]]);
+            crc32fast::hash(&span[..len]) == stored
+        }
+        None => false,
+    }
 }

@@ -102,6 +102,17 @@ impl DeviceOs {
         self.release().map(|r| r.semver)
     }
 
+    /// The Device OS a bootloader module version came with: the first release that ships it
+    /// (or a newer one); a version newer than every release is the newest's. Its flash map is
+    /// the one that bootloader was built with.
+    pub fn of_bootloader(version: u16) -> DeviceOs {
+        RELEASES
+            .iter()
+            .find(|r| r.bootloader >= version)
+            .or(RELEASES.last())
+            .map_or(DeviceOs(0), |r| DeviceOs(r.system_part))
+    }
+
     /// The release line ("3.1") of the first release at or after this version: how map rows,
     /// which start at a line's hundred, are named. Module versions are not always
     /// major·1000 + minor·100 (5.1.0 is 5004), so the name comes from the table.

@@ -5,7 +5,7 @@
 //! first bootloader version that has them.
 
 use crate::core::module::{ModulePrefix, PREFIX_LEN};
-use crate::core::target::{DeviceOs, FlashMap, FLASH_MAPS, RELEASES};
+use crate::core::target::{DeviceOs, FlashMap, FLASH_MAPS};
 
 use super::stand_in::{legacy_system_part_start, starts_with_vector_table, VECTOR_TABLE};
 use super::timing::row;
@@ -71,14 +71,9 @@ pub const BOOTLOADER_BOOT: &[(u16, BootloaderBoot)] = &[
     ),
 ];
 
-/// The Device OS release a bootloader version came with: the first release that ships it
-/// (or a newer one); a version newer than every release is the newest's.
+/// The Device OS release a bootloader version came with (core::target).
 pub fn release_of_bootloader(version: u16) -> DeviceOs {
-    RELEASES
-        .iter()
-        .find(|r| r.bootloader >= version)
-        .or(RELEASES.last())
-        .map_or(DeviceOs(0), |r| DeviceOs(r.system_part))
+    DeviceOs::of_bootloader(version)
 }
 
 /// Where a module's prefix sits in flash at `at`: after the vector table when the first word

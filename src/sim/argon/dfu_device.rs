@@ -18,9 +18,8 @@ use crate::core::module::PREFIX_LEN;
 /// USBD_DFU_TRANSFER_SIZE (usbd_dfu.h:30-32): the functional descriptor's wTransferSize and
 /// the block size of `(wBlockNum - 2) * 4096 + pointer` (usbd_dfu.cpp:236, 543).
 pub const TRANSFER_SIZE: u16 = 4096;
-/// The alt-setting strings (usbd_dfu_mal.h:27, 42 @ v6.2.0; three spaces after "Flash").
-pub const INTERNAL_ALT: &str =
-    "@Internal Flash   /0x00000000/1*004Ka,47*004Kg,192*004Kg,4*004Kg,4*004Kg,8*004Ka";
+/// Alt 2's string (usbd_dfu_mal.h:42 @ v6.2.0; three spaces after "Flash"). Alt 0's is the
+/// flash map's (`FlashMap::dfuse_layout`, usbd_dfu_mal.h:27).
 pub const EXTERNAL_ALT: &str = "@External Flash   /0x80000000/1024*004Kg";
 const DCD_ALT: &str = "@DCD Flash   /0x00000000/1*016Ke";
 const DCT_ALT: &str = "@DCT Flash   /0x00000000/1*016Ke";
@@ -161,7 +160,11 @@ impl Board {
 
     /// The three alt settings' strings, as this bootloader names them.
     pub(crate) fn alt_names(&self) -> [&'static str; 3] {
-        [INTERNAL_ALT, self.dfu_dialect().dct_alt, EXTERNAL_ALT]
+        [
+            self.bootloader_map().dfuse_layout(),
+            self.dfu_dialect().dct_alt,
+            EXTERNAL_ALT,
+        ]
     }
 
     pub(crate) fn dfu_out(&mut self, setup: ControlSetup, data: &[u8]) -> Result<(), UsbError> {

@@ -44,6 +44,7 @@ fn board_module(m: &FoundModule, with_crc: bool) -> BoardModule {
             Store::Factory => ModuleStore::Factory,
         },
         dependencies: m.dependencies.clone(),
+        hash: with_crc.then_some(m.suffix_sha).flatten(),
     }
 }
 

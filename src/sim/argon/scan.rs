@@ -3,7 +3,11 @@
 //! v4.1.0). Module-info requests report this, read afresh for each request; the boot checks
 //! use it too.
 
-use crate::core::module::{AssetDependency, Dependency, Module, ModuleFunction};
+use sha2::Digest;
+
+use crate::core::module::{
+    AssetDependency, Dependency, Flags, Module, ModuleFunction, ModulePrefix,
+};
 use crate::core::target::{DeviceOs, FlashMap};
 
 use super::bootloader::prefix_at;
@@ -190,6 +194,24 @@ fn radio_stack(board: &Board, map: &FlashMap) -> Option<FoundModule> {
     })
 }
 
+/// A module as it sits in flash. One installed from a combined file keeps the COMBINED flag
+/// in its prefix — Device OS copies each part as it came (ota_flash_hal.cpp:647-663 @ v6.2.0)
+/// and no check reads that flag again — so it is read as the module it is. Returns the
+/// module and whether its CRC matches.
+pub(crate) fn parse_installed(bytes: Vec<u8>) -> Option<(Module, bool)> {
+    let n = bytes.len().checked_sub(4)?;
+    let stored = u32::from_be_bytes([bytes[n], bytes[n + 1], bytes[n + 2], bytes[n + 3]]);
+    let crc_ok = crc32fast::hash(&bytes[..n]) == stored;
+    let (p, offset) = ModulePrefix::find(&bytes)?;
+    if !p.flags().combined() {
+        return Module::parse(bytes).ok().map(|m| (m, crc_ok));
+    }
+    let mut single = bytes;
+    single[offset + 9] &= !Flags::COMBINED;
+    crate::core::module::reseal::reseal(&mut single).ok()?;
+    Module::parse(single).ok().map(|m| (m, crc_ok))
+}
+
 /// The module of `function` whose module info says it starts at `slot`, as fetch_module
 /// reads it: integrity is its CRC and platform.
 pub(crate) fn module_at(board: &Board, function: ModuleFunction, slot: u32) -> Option<FoundModule> {
@@ -199,17 +221,22 @@ pub(crate) fn module_at(board: &Board, function: ModuleFunction, slot: u32) -> O
     }
     let len = (prefix.end_address - slot + 4) as usize;
     let bytes = board.internal.read(slot as usize, len)?;
-    let parsed = Module::parse(bytes).ok();
+    let file_sha256: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    let parsed = parse_installed(bytes);
     let integrity_ok = parsed
         .as_ref()
-        .is_some_and(|m| m.crc_ok() && m.platform.id == board.platform.id);
+        .is_some_and(|(m, crc_ok)| *crc_ok && m.platform.id == board.platform.id);
+    let parsed = parsed.map(|(m, _)| m);
     Some(FoundModule {
         size: prefix.end_address - slot,
         start: slot,
         store: Store::Main,
         integrity_ok,
         ..match &parsed {
-            Some(m) => found(m, Store::Main),
+            Some(m) => FoundModule {
+                sha256: Some(file_sha256),
+                ..found(m, Store::Main)
+            },
             None => FoundModule {
                 index: prefix.index,
                 dependencies: prefix.dependencies.clone(),

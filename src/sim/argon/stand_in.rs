@@ -90,12 +90,7 @@ pub fn system_part(
     Module::parse(bytes)
 }
 
-/// Where a bootloader older than the map's row looks for the system part: the first row's
-/// address, when this map's system part starts elsewhere (0x30000 for the 6.2 map).
-pub fn legacy_system_part_start(map: &FlashMap) -> Option<u32> {
-    let first = FlashMap::for_target(map.family, crate::core::target::DeviceOs(0))?;
-    (first.system_part.start != map.system_part.start).then_some(first.system_part.start)
-}
+pub use crate::core::plan::needs::legacy_system_part_start;
 
 /// The legacy entry's span: vector table and module info; its CRC follows.
 fn legacy_span() -> usize {

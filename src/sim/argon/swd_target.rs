@@ -9,7 +9,7 @@ use super::{Board, Presence, SimArgon, INTERNAL_FLASH_SIZE};
 use crate::core::event::Phase;
 use crate::core::flash_map::BOOTLOADER;
 use crate::core::image::{page_chunks, Region};
-use crate::core::module::{Module, ModuleFunction, ModulePrefix, CRC_LEN, PREFIX_LEN};
+use crate::core::module::{ModuleFunction, ModulePrefix, CRC_LEN, PREFIX_LEN};
 use crate::ports::{FicrDeviceId, SwdError, SwdProgress};
 use crate::sim::Fault;
 
@@ -200,9 +200,9 @@ impl Board {
                 let len = p.end_address.checked_sub(p.start_address)? as usize + CRC_LEN;
                 self.internal.read(at, len)
             })
-            .and_then(|bytes| Module::parse(bytes).ok());
+            .and_then(super::scan::parse_installed);
         match module {
-            Some(m) if m.crc_ok() && m.function() == ModuleFunction::Bootloader => {
+            Some((m, true)) if m.function() == ModuleFunction::Bootloader => {
                 self.bootloader_version = m.version();
                 // security_mode_get reads the running bootloader's SECURITY_MODE extension:
                 // a protected bootloader makes the board a Protected Device.
