@@ -368,3 +368,49 @@ fn a_protected_bootloader_goes_only_to_a_protected_device() {
         Presence::Firmware { safe_mode: false }
     );
 }
+
+#[test]
+fn an_update_past_592_kib_overwrites_an_argons_asset_store_so_assets_go_after_the_ncp() {
+    let (_t, dir) = tempdir();
+    let five_six = gen3::argon_5_6_with_assets(&dir);
+    let mut modules: Vec<(String, Vec<u8>)> = five_six
+        .modules
+        .iter()
+        .map(|m| (m.file.clone(), m.module.bytes().to_vec()))
+        .collect();
+    modules.push((
+        "argon-ncp-firmware-0.0.5-ota.bin".into(),
+        fixture("argon-ncp-firmware-0.0.5-ota.bin"),
+    ));
+    let assets: Vec<(String, Vec<u8>)> = five_six
+        .assets
+        .iter()
+        .map(|a| (a.file.clone(), a.bytes.clone()))
+        .collect();
+    let (_t2, dir2) = tempdir();
+    let bundle = gen3::write_bundle(&dir2, "argon", &as_refs(&modules), &as_refs(&assets), true);
+    // The board already holds the assets; its ESP32 needs the NCP: 829 KB through the OTA area
+    // wipe the store (flash_mal.h:108-118 @ v6.2.0), and the assets go again after it.
+    let mut held = bundle.parsed_modules();
+    held.retain(|m| m.function() != ModuleFunction::NcpFirmware);
+    for a in &bundle.assets {
+        held.push(gen3::parse(&asset_module::wrap(&a.name, &a.bytes).unwrap()));
+    }
+    let spec = SimBoardSpec::parse("argon@5.9,ncp=3")
+        .unwrap()
+        .preload(held);
+    let run = flash_spec(&bundle, spec);
+    let r = run.result.unwrap_or_else(|e| panic!("{} {e}", e.code()));
+    let order: Vec<&str> = r.written.iter().map(|w| w.module.as_str()).collect();
+    let ncp = order
+        .iter()
+        .position(|w| *w == "ncp-firmware#0 v5")
+        .unwrap();
+    let first_asset = order.iter().position(|w| w.starts_with("asset")).unwrap();
+    assert!(ncp < first_asset, "{order:?}");
+    assert_eq!(run.board.stored_assets().len(), 3);
+}
+
+fn as_refs(v: &[(String, Vec<u8>)]) -> Vec<(&str, Vec<u8>)> {
+    v.iter().map(|(f, b)| (f.as_str(), b.clone())).collect()
+}

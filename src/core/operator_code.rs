@@ -103,7 +103,7 @@ operator_codes! {
         "set the board aside; the bundle's bootloader is protected and the board is not a Protected Device, or a Protected Device refused the update (nothing unsafe was written)",
     /// The board's Device OS or bootloader cannot install a module form the bundle uses.
     BoardTooOld => "E-BOARD-TOO-OLD", "board OS too old",
-        "call an engineer; the board's Device OS cannot install a module form of the bundle (refused before sending it): use the uncompressed file, or a bundle whose system part goes first by DFU",
+        "call an engineer; the board's Device OS cannot install one of the bundle's module forms or its assets (refused before sending it; the log says what it needs): use the uncompressed file, or a bundle of a newer Device OS",
     /// The board did not come back on USB after a reset.
     NoReenumerate => "E-REENUM", "board did not restart",
         "reseat and retry; check the USB hub's power",

@@ -277,6 +277,12 @@ impl<'b> FlashPlan<'b> {
                     None => format!("write  {:<24} {how}: {}", e.label(), e.why),
                 }
             })
+            .chain(self.refusal.iter().map(|r| {
+                format!(
+                    "refuse {:<24} {}, and the board has {}",
+                    r.module, r.needs, r.board
+                )
+            }))
             .chain(self.notes.iter().map(|n| format!("note   {n}")))
             .collect()
     }
@@ -565,11 +571,15 @@ fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Opt
         let old_bootloader = bootloader(e)
             .filter(|v| *v < need.bootloader)
             .map(|v| format!("bootloader v{v}"));
+        let bootloader_too = match need.bootloader {
+            0 => String::new(),
+            v => format!(" and bootloader {v}"),
+        };
         short.or(old_bootloader).map(|board| Refusal {
             module: e.label(),
             needs: format!(
-                "{} need Device OS {} and bootloader {} or later ({})",
-                need.what, need.system, need.bootloader, need.source
+                "{} need Device OS {}{bootloader_too} or later ({})",
+                need.what, need.system, need.source
             ),
             board,
         })

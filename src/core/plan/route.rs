@@ -100,18 +100,16 @@ pub fn why(m: &Module) -> &'static str {
     use ModuleFunction as F;
     match (m.form(), m.function()) {
         (ModuleForm::Compressed, _) => {
-            "compressed: Device OS inflates it when it installs it; DFU would write the deflate \
+            "compressed: Device OS inflates it as it installs it; DFU would write the deflate \
              data as it is"
         }
         (ModuleForm::Combined, _) => {
-            "combined: Device OS takes the file's modules apart (at most 2); DFU cannot"
+            "combined: Device OS takes the file apart (2 modules at most); DFU cannot"
         }
-        (_, F::Bootloader) => {
-            "the bootloader cannot overwrite itself by DFU: Device OS installs it at the next reset"
-        }
-        (_, F::NcpFirmware) => "it lives on the coprocessor: Device OS sends it over its UART",
+        (_, F::Bootloader) => "DFU cannot replace the running bootloader: Device OS installs it",
+        (_, F::NcpFirmware) => "it runs on the ESP32: Device OS sends it over its UART",
         (_, F::Asset) => "it lives in the asset store: Device OS stores it",
-        (_, F::RadioStack) => "a plain module of internal flash, placed without its prefix",
-        _ => "a plain module of internal flash: the bootloader writes it as it is",
+        (_, F::RadioStack) => "plain: placed without its prefix, as particle-cli does",
+        _ => "plain: the bootloader writes it as it is",
     }
 }

@@ -153,4 +153,33 @@ mod tests {
         assert!(!dialect(5901).protected_state && dialect(6101).protected_state);
         assert!(!dialect(6101).moves_mbr_params && dialect(6200).moves_mbr_params);
     }
+
+    /// The host plans by its own copy of these facts (core::plan::needs): they must agree.
+    #[test]
+    fn the_host_and_the_board_agree_on_what_each_form_needs() {
+        use crate::core::plan::needs::{ASSETS, BOOTLOADER_INVALIDATES_COMPAT, COMPRESSED};
+        use crate::sim::argon::bootloader::BOOTLOADER_BOOT;
+        let first = |f: fn(&SystemDialect) -> bool| {
+            SYSTEM_DIALECTS.iter().find(|(_, d)| f(d)).map(|(v, _)| *v)
+        };
+        assert_eq!(first(|d| d.compressed_ota), Some(COMPRESSED.system.0));
+        assert_eq!(first(|d| d.asset_info), Some(ASSETS.system.0));
+        let inflates = BOOTLOADER_BOOT
+            .iter()
+            .find(|(_, b)| b.inflates)
+            .map(|(v, _)| *v);
+        assert_eq!(inflates, Some(COMPRESSED.bootloader));
+        // The board erases the compat slot from the bootloader whose map has one.
+        let with_compat = crate::core::target::RELEASES
+            .iter()
+            .find(|r| {
+                crate::core::target::FlashMap::for_version(crate::core::target::DeviceOs(
+                    r.system_part,
+                ))
+                .user_part_compat
+                .is_some()
+            })
+            .map(|r| r.bootloader);
+        assert_eq!(with_compat, Some(BOOTLOADER_INVALIDATES_COMPAT));
+    }
 }

@@ -143,8 +143,8 @@ impl Board {
             // follows (firmware_update.cpp:214-222, storage.cpp:73-82 @ v6.2.0).
             match self.apply_update(&validated) {
                 Ok(cost) => {
+                    // Counted as the board's with the rest of the wait before the reset (power.rs).
                     self.service.busy_until = self.now() + cost;
-                    self.stats.device_busy += cost;
                     wait += cost;
                 }
                 Err(code) => {

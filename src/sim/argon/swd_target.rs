@@ -204,7 +204,8 @@ impl Board {
         match module {
             Some((m, true)) if m.function() == ModuleFunction::Bootloader => {
                 self.bootloader_version = m.version();
-                // security_mode_get reads the running bootloader's SECURITY_MODE extension:
+                // security_mode_init reads the bootloader's SECURITY_MODE extension at every start
+                // (services/src/security_mode.cpp:103-125 @ v6.2.0):
                 // a protected bootloader makes the board a Protected Device.
                 self.protected = m.is_protected();
                 self.bootloader = Some(m);

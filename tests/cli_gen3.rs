@@ -1,0 +1,133 @@
+//! The modern example and other Gen3 boards from the command line, as a user runs them:
+//! `flash --sim` simulates a board of the bundle's platform, `--sim-board SPEC` a given one,
+//! scripts give a slot's boards with `board = "…"`.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/gen3.rs"]
+mod gen3;
+
+use common::{flashline, EXAMPLE};
+
+const EXAMPLE_4_1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon-4.1");
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = flashline(args);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn the_4_1_example_flashes_a_blank_argon_and_one_running_1_5_0() {
+    for extra in [vec![], vec!["--sim-preload", EXAMPLE]] {
+        let mut args = vec!["flash", "--bundle", EXAMPLE_4_1, "--sim", "--json"];
+        args.extend(extra);
+        let doc = json(&args);
+        assert_eq!(doc["outcome"], "ok", "{doc}");
+        let modules = doc["board_modules"].as_array().unwrap();
+        let has = |f: &str, i: u64| {
+            modules
+                .iter()
+                .any(|m| m["function"] == f && m["index"] == i)
+        };
+        assert!(has("user-part", 2), "user-part#2 reported: {modules:?}");
+        assert!(
+            !has("user-part", 1),
+            "the compat slot is empty: {modules:?}"
+        );
+        assert!(modules.iter().all(|m| m["failed"] == 0), "{modules:?}");
+    }
+}
+
+#[test]
+fn a_boron_bundle_flashes_a_boron_and_another_board_is_refused_with_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("boron");
+    gen3::boron_2_2(&dir);
+    let dir = dir.to_str().unwrap();
+    let doc = json(&["flash", "--bundle", dir, "--sim", "--json"]);
+    assert_eq!(doc["outcome"], "ok", "{doc}");
+    assert_eq!(
+        doc["sim"]["pages_erased"].as_u64().map(|p| p > 0),
+        Some(true)
+    );
+    let doc = json(&["flash", "--bundle", dir, "--sim=wrong-platform", "--json"]);
+    assert_eq!(doc["code"], "E-WRONG-PLATFORM", "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("argon"), "{doc}");
+    assert_eq!(doc["sim"]["pages_erased"], 0, "nothing written");
+    let doc = json(&[
+        "flash",
+        "--bundle",
+        EXAMPLE,
+        "--sim=wrong-platform",
+        "--json",
+    ]);
+    assert_eq!(doc["code"], "E-WRONG-PLATFORM", "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("boron"), "{doc}");
+}
+
+#[test]
+fn sim_board_gives_the_board_and_a_dry_run_shows_the_plan_with_its_reasons() {
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        EXAMPLE_4_1,
+        "--sim",
+        "--sim-board",
+        "argon@1.5.0",
+        "--dry-run",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let first_write = stdout.lines().find(|l| l.contains("write ")).unwrap();
+    assert!(first_write.contains("bootloader#0 v1200"), "{stdout}");
+    assert!(stdout.contains("skip   radio-stack#0 v202"), "{stdout}");
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        EXAMPLE_4_1,
+        "--sim",
+        "--sim-board",
+        "p2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a simulated platform"), "{stderr}");
+}
+
+#[test]
+fn a_script_slot_names_its_board_and_the_station_passes_the_4_1_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("s.toml");
+    std::fs::write(
+        &script,
+        format!(
+            "bundle = \"{EXAMPLE_4_1}\"\n\
+             [[slot]]\nname = \"A\"\n\
+             [[slot]]\nname = \"B\"\nboard = \"argon@1.5.0\"\n\
+             [[event]]\nat_ms = 0\naction = \"seat\"\nslot = \"A\"\n\
+             [[event]]\nat_ms = 100\naction = \"seat\"\nslot = \"B\"\n"
+        ),
+    )
+    .unwrap();
+    let records = tmp.path().join("r.db");
+    let doc = json(&[
+        "run",
+        "--sim",
+        "--script",
+        script.to_str().unwrap(),
+        "--records",
+        records.to_str().unwrap(),
+        "--json",
+    ]);
+    let units = doc["units"].as_array().unwrap();
+    assert_eq!(units.len(), 2, "{doc}");
+    for u in units {
+        assert_eq!(u["outcome"], "pass", "{u}");
+        assert!(u["board_modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "user-part#2 v6"));
+    }
+}
