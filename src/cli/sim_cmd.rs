@@ -16,7 +16,7 @@ use crate::sim::argon::Presence;
 use crate::sim::clock::ScaledClock;
 use crate::sim::serial::SimSerialPorts;
 use crate::sim::usbdevfs::{self, port_name, EmulatedBus, PRELOAD};
-use crate::sim::{Fault, SimArgon};
+use crate::sim::{Fault, SimArgon, SimBoardSpec};
 
 #[derive(clap::Subcommand)]
 pub enum SimCommand {
@@ -137,13 +137,8 @@ fn boards(args: &UsbArgs, clock: &Arc<dyn Clock>) -> Result<Vec<SimArgon>> {
                 args.platform
             )
         })?;
-    // The simulated board is an Argon; `wrong-platform` makes it a Boron. Other Gen3
-    // platforms come with the platform-aware board model.
-    let platform_faults = match platform.name {
-        "argon" => Vec::new(),
-        "boron" => vec![Fault::WrongPlatform],
-        other => bail!("the simulated board cannot be a {other} yet: argon or boron"),
-    };
+    // A board of any Gen3 platform (sim/argon/spec.rs).
+    let spec = SimBoardSpec::of(platform);
     let preload = match &args.bundle {
         Some(dir) => Some(super::bundle_arg::load_bundle(dir)?),
         None => None,
@@ -158,10 +153,9 @@ fn boards(args: &UsbArgs, clock: &Arc<dyn Clock>) -> Result<Vec<SimArgon>> {
     let mut out = Vec::new();
     for i in 0..args.slots {
         let port = port_name(i);
-        let mut faults = faults_for(&args.fault, &port.0)?;
-        faults.extend(platform_faults.iter().cloned());
+        let (spec, faults) = spec.clone().with_words(faults_for(&args.fault, &port.0)?);
         // Slot 1's board is `--sim`'s board (same seed, same device ID).
-        let board = SimArgon::blank(clock.clone(), &port.0, i as u64 + 1, faults);
+        let board = spec.build(clock.clone(), &port.0, i as u64 + 1, faults);
         if let Some(m) = &test_firmware {
             board.set_test_firmware(m);
         }
