@@ -36,6 +36,12 @@ fn the_4_1_example_flashes_a_blank_argon_and_one_running_1_5_0() {
             "the compat slot is empty: {modules:?}"
         );
         assert!(modules.iter().all(|m| m["failed"] == 0), "{modules:?}");
+        assert!(
+            doc["checked"][0]
+                .as_str()
+                .is_some_and(|c| c.contains("compat slot (0xd4000")),
+            "the verification says it checked the compat slot: {doc}"
+        );
     }
 }
 

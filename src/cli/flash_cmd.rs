@@ -297,6 +297,7 @@ pub fn result_json(result: &Result<FlashReport, FlashError>) -> serde_json::Valu
             "duration_ms": r.duration.as_millis() as u64,
             "system_version": r.system_version,
             "board_modules": r.board_modules,
+            "checked": r.checked,
             "plan": r.plan,
         }),
         Err(e) => json!({
@@ -348,6 +349,9 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                     m.label(),
                     if m.valid() { "valid" } else { "INVALID" }
                 );
+            }
+            for c in &r.checked {
+                println!("  board reports {c}");
             }
         }
         Err(e) => println!(

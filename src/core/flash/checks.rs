@@ -166,7 +166,10 @@ impl Flasher<'_> {
                 }
             })
             .collect();
-        problems.extend(self.compat_problem(reported));
+        match self.compat_problem(reported) {
+            Some(p) => problems.push(p),
+            None => report.checked.extend(self.compat_checked()),
+        }
         problems.extend(self.asset_problems(&board));
         if !problems.is_empty() {
             return Err(FlashError::Verify(problems));
@@ -206,6 +209,18 @@ impl Flasher<'_> {
                     compat.index, r.version, compat.area, map.user_part.index
                 )
             })
+    }
+
+    /// The line said when the compat check ran and passed.
+    fn compat_checked(&self) -> Option<String> {
+        let map = self.bundle.flash_map;
+        let compat = map.user_part_compat?;
+        self.bundle
+            .module(ModuleFunction::UserPart, map.user_part.index)?;
+        Some(format!(
+            "no valid user-part#{} in the compat slot ({}): user-part#{} runs",
+            compat.index, compat.area, map.user_part.index
+        ))
     }
 
     /// Every asset of the bundle in the board's store, by name and contents.

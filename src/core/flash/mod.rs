@@ -147,6 +147,9 @@ pub struct FlashReport {
     /// The assets the board reports, when the bundle has some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub board_assets: Option<Vec<BoardAsset>>,
+    /// What the verification found beyond each module's presence: the compat slot empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<String>,
     pub system_version: Option<String>,
     pub plan: Vec<String>,
     /// Resets the host waited through (each a new USB enumeration).
@@ -217,6 +220,7 @@ impl Flasher<'_> {
             bytes_written: 0,
             board_modules: Vec::new(),
             board_assets: None,
+            checked: Vec::new(),
             system_version: None,
             plan: Vec::new(),
             resets: 0,
