@@ -88,6 +88,16 @@ fn sim_board_gives_the_board_and_a_dry_run_shows_the_plan_with_its_reasons() {
     let first_write = stdout.lines().find(|l| l.contains("write ")).unwrap();
     assert!(first_write.contains("bootloader#0 v1200"), "{stdout}");
     assert!(stdout.contains("skip   radio-stack#0 v202"), "{stdout}");
+    // Each write says what the board has instead.
+    assert!(
+        first_write.ends_with("(board has bootloader#0 v501)"),
+        "{first_write}"
+    );
+    assert!(
+        stdout.contains("0x30000, 469386 bytes: plain: the bootloader writes it as it is (board has system-part#1 v1502)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(board has no user-part#2)"), "{stdout}");
     let out = flashline(&[
         "flash",
         "--bundle",

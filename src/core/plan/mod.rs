@@ -102,6 +102,9 @@ pub struct PlanEntry<'b> {
     pub skip: Option<String>,
     /// Why it takes this route.
     pub why: String,
+    /// Why it is written, from what the board reports (`board has v1502`); `None` when the
+    /// board could not say (DFU mode) or the entry is skipped.
+    pub board_has: Option<String>,
 }
 
 impl<'b> PlanEntry<'b> {
@@ -155,12 +158,17 @@ impl<'b> FlashPlan<'b> {
             .into_iter()
             .map(|m| {
                 let route = Route::of(&m.module);
+                let (skip, board_has) = match compare(m, board) {
+                    Ok(same) => (Some(same), None),
+                    Err(differs) => (None, differs),
+                };
                 PlanEntry {
                     item: Item::Module(m),
                     route,
                     step: step_of(m, route),
-                    skip: skip_reason(m, board),
+                    skip,
                     why: why(&m.module).into(),
+                    board_has,
                 }
             })
             .collect();
@@ -195,6 +203,7 @@ impl<'b> FlashPlan<'b> {
                 _ => None,
             },
             why: "Device OS stores it in its asset store, after the application".into(),
+            board_has: None,
         }));
         let order = |step: Step| match (board, step) {
             (BoardView::Dfu, Step::Dfu) => 0,
@@ -274,7 +283,12 @@ impl<'b> FlashPlan<'b> {
                 };
                 match &e.skip {
                     Some(why) => format!("skip   {:<24} {why}", e.label()),
-                    None => format!("write  {:<24} {how}: {}", e.label(), e.why),
+                    None => match &e.board_has {
+                        Some(has) => {
+                            format!("write  {:<24} {how}: {} ({has})", e.label(), e.why)
+                        }
+                        None => format!("write  {:<24} {how}: {}", e.label(), e.why),
+                    },
                 }
             })
             .chain(self.refusal.iter().map(|r| {
@@ -319,9 +333,12 @@ fn step_of(m: &BundleModule, route: Route) -> Step {
     }
 }
 
-fn skip_reason(m: &BundleModule, board: &BoardView) -> Option<String> {
+/// `Ok(why it is skipped)` when the board runs every part of `m` at its version, valid and
+/// (where both sides know it) with its SHA-256; otherwise `Err(what the board has instead)`,
+/// `Err(None)` when the board cannot say (DFU mode).
+fn compare(m: &BundleModule, board: &BoardView) -> Result<String, Option<String>> {
     let BoardView::Firmware(view) = board else {
-        return None;
+        return Err(None);
     };
     let parts = m
         .module
@@ -329,20 +346,33 @@ fn skip_reason(m: &BundleModule, board: &BoardView) -> Option<String> {
         .map_or_else(|| vec![&m.module], |p| p.iter().collect());
     let mut by_hash = false;
     for part in parts {
-        let r = view
+        let label = format!("{}#{}", part.function().name(), part.index());
+        let Some(r) = view
             .modules
             .iter()
-            .find(|r| r.runs() && r.function == part.function() && r.index == part.index())?;
-        if r.version != part.version() || !r.valid() {
-            return None;
+            .find(|r| r.runs() && r.function == part.function() && r.index == part.index())
+        else {
+            return Err(Some(format!("board has no {label}")));
+        };
+        if r.version != part.version() {
+            return Err(Some(format!("board has {label} v{}", r.version)));
+        }
+        if !r.valid() {
+            return Err(Some(format!("board reports {label} invalid")));
         }
         match (r.hash, installed_hash(part)) {
-            (Some(h), Some(want)) if h != want => return None,
+            (Some(h), Some(want)) if h != want => {
+                return Err(Some(format!(
+                    "board has another build of v{}: SHA-256 {}…",
+                    r.version,
+                    hex::encode(&h[..4])
+                )))
+            }
             (Some(_), Some(_)) => by_hash = true,
             _ => {}
         }
     }
-    Some(match by_hash {
+    Ok(match by_hash {
         true => "board has it (same version and SHA-256, valid)".into(),
         false => "board has it (same version, valid)".into(),
     })
@@ -430,6 +460,7 @@ fn compat_entry<'b>(
              (particle-cli invalidate-128k-user-part)",
             map.user_part.index
         ),
+        board_has: None,
     })
 }
 

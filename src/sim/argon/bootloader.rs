@@ -160,7 +160,7 @@ impl Board {
     }
 
     /// The bootloader erases the compat application's first page when a user part lands at
-    /// the 256 KiB slot, by DFU (usbd_dfu_mal.cpp:124-132) or from a module slot
+    /// the 256 KiB slot, by DFU (usbd_dfu_mal.cpp:124-132 @ v6.2.0) or from a module slot
     /// (flash_mal.c:395-402 @ v6.2.0) — both from commit 70edb002f, first in v3.1.0-rc.1
     /// (bootloader 1100), so for a bootloader whose map has the compat slot. Returns (the
     /// 256 KiB slot's address, the compat slot's).
