@@ -97,8 +97,10 @@ fn every_line_flashes_every_board_state_to_the_bundle() {
         assert_eq!(bundle.platform.name, *platform);
         for (i, (spec, preload)) in boards.iter().enumerate() {
             let mut spec = SimBoardSpec::parse(spec).unwrap();
+            let mut state = boards[i].0.to_string();
             if let Some(other) = preload {
                 let other = other(&tmp.path().join(format!("preload-{i}")));
+                state = format!("{state} + {} ({})", other.name, other.device_os);
                 spec = spec.preload(other.parsed_modules());
             }
             let clock = VirtualClock::new();
@@ -112,11 +114,6 @@ fn every_line_flashes_every_board_state_to_the_bundle() {
                 bundle: &bundle,
                 options: FlashOptions::default(),
             };
-            let state = format!(
-                "{}{}",
-                boards[i].0,
-                if preload.is_some() { " + a bundle" } else { "" }
-            );
             let r = flasher
                 .run(&mut |_| {})
                 .unwrap_or_else(|e| panic!("{platform} {os} on {state}: {} {e}", e.code()));
