@@ -11,7 +11,7 @@ pub enum FlashError {
     Refused(Refusal),
     #[error("no Particle board on USB port {port} within {waited_ms} ms")]
     NoBoard { port: PortPath, waited_ms: u64 },
-    #[error("board on {port} is a {board}, the bundle is for {bundle}: nothing written")]
+    #[error("board on {port} is platform {board}, the bundle is for {bundle}: nothing written")]
     WrongPlatform {
         port: PortPath,
         board: String,
