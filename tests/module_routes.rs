@@ -21,7 +21,7 @@ use flashline::core::plan::{BoardView, FlashPlan, Step};
 use flashline::ports::Clock;
 use flashline::sim::argon::{Presence, SimBoardSpec};
 use flashline::sim::{SimBoard, SimBus, VirtualClock};
-use gen3::{fixture, tempdir};
+use gen3::{fixture, named, tempdir};
 
 /// A trace kept in memory, one JSON object per line.
 #[derive(Clone, Default)]
@@ -96,22 +96,10 @@ fn compressed_system_part(dir: &std::path::Path) -> Bundle {
         dir,
         "argon",
         &[
-            (
-                "argon-bootloader@4.1.0.bin",
-                fixture("argon-bootloader@4.1.0.bin"),
-            ),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
-            (
-                "argon-system-part1@4.1.0.compressed.bin",
-                fixture("argon-system-part1@4.1.0.compressed.bin"),
-            ),
-            (
-                "app-dos4006-argon-userpart2.bin",
-                fixture("app-dos4006-argon-userpart2.bin"),
-            ),
+            named("argon-bootloader@4.1.0.bin"),
+            named("argon-softdevice@4.1.0.bin"),
+            named("argon-system-part1@4.1.0.compressed.bin"),
+            named("app-dos4006-argon-userpart2.bin"),
         ],
         &[],
         true,
@@ -187,14 +175,8 @@ fn a_combined_file_of_two_goes_by_control_request_and_both_parts_are_installed()
         "argon",
         &[
             ("argon-bl-sp@4.1.0.combined.bin", both),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
-            (
-                "app-dos4006-argon-userpart2.bin",
-                fixture("app-dos4006-argon-userpart2.bin"),
-            ),
+            named("argon-softdevice@4.1.0.bin"),
+            named("app-dos4006-argon-userpart2.bin"),
         ],
         &[],
         true,
@@ -235,22 +217,10 @@ fn ncp_firmware_goes_by_control_request_takes_the_esp32_its_time_and_is_skipped_
         &dir,
         "argon",
         &[
-            (
-                "argon-bootloader@4.1.0.bin",
-                fixture("argon-bootloader@4.1.0.bin"),
-            ),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
-            (
-                "argon-system-part1@4.1.0.bin",
-                fixture("argon-system-part1@4.1.0.bin"),
-            ),
-            (
-                "app-dos4006-argon-userpart2.bin",
-                fixture("app-dos4006-argon-userpart2.bin"),
-            ),
+            named("argon-bootloader@4.1.0.bin"),
+            named("argon-softdevice@4.1.0.bin"),
+            named("argon-system-part1@4.1.0.bin"),
+            named("app-dos4006-argon-userpart2.bin"),
             ("argon-ncp-firmware-0.0.5-ota.bin", ncp),
         ],
         &[],
@@ -333,10 +303,7 @@ fn a_protected_bootloader_goes_only_to_a_protected_device() {
                 "argon-bootloader@6.2.0-protected.bin",
                 gen3::protected(&gen3::bootloader_6_2()),
             ),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
+            named("argon-softdevice@4.1.0.bin"),
             (
                 "argon-system-part1@6.2.0-derived.bin",
                 gen3::system_part_6_2(),

@@ -6,9 +6,10 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/hostile.rs"]
+mod hostile;
 
 use common::{flashline, passed_device, shift_script};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -39,22 +40,8 @@ fn run_shift(dir: &Path, db: &Path, json: bool, max_file: Option<u64>) -> Output
         .arg(db)
         .args(json.then_some("--json"))
         .env("RUST_LOG", "info");
-    if let Some(limit) = max_file {
-        // SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal).
-        unsafe {
-            cmd.pre_exec(move || {
-                let rlim = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: limit,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &rlim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // A write past the limit then fails with EFBIG instead of killing the process.
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                Ok(())
-            });
-        }
+    if let Some(bytes) = max_file {
+        hostile::limit(&mut cmd, hostile::Limit::FileSize(bytes));
     }
     cmd.output().unwrap()
 }

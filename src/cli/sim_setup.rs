@@ -75,13 +75,7 @@ pub fn setup(args: &Args) -> Result<SimSetup> {
     if args.script.is_none() || script.default_slot {
         script.slots = names
             .iter()
-            .map(|name| crate::runtime::script::ScriptSlot {
-                name: name.clone(),
-                fault: None,
-                preload: None,
-                board: None,
-                probe: None,
-            })
+            .map(crate::runtime::script::ScriptSlot::named)
             .collect();
         if args.script.is_none() {
             // The demo's events go to the first slot, however many there are.

@@ -39,6 +39,19 @@ pub struct ScriptSlot {
     pub probe: Option<String>,
 }
 
+impl ScriptSlot {
+    /// A slot of blank boards of the bundle's platform, no fault, no probe.
+    pub fn named(name: impl Into<String>) -> ScriptSlot {
+        ScriptSlot {
+            name: name.into(),
+            fault: None,
+            preload: None,
+            board: None,
+            probe: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -119,16 +132,7 @@ impl Script {
         let mut script: Script = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         if script.slots.is_empty() && !default_slots.is_empty() {
             script.default_slot = true;
-            script.slots = default_slots
-                .iter()
-                .map(|name| ScriptSlot {
-                    name: name.clone(),
-                    fault: None,
-                    preload: None,
-                    board: None,
-                    probe: None,
-                })
-                .collect();
+            script.slots = default_slots.iter().map(ScriptSlot::named).collect();
         }
         // Relative paths in a script are relative to the directory it is run from, like the CLI's.
         script.check().map_err(err)?;
@@ -139,13 +143,7 @@ impl Script {
     pub fn check(&mut self) -> Result<(), String> {
         if self.slots.is_empty() {
             self.default_slot = true;
-            self.slots.push(ScriptSlot {
-                name: "A".into(),
-                fault: None,
-                preload: None,
-                board: None,
-                probe: None,
-            });
+            self.slots.push(ScriptSlot::named("A"));
         }
         // The station's own limits: what station.toml allows, a script allows.
         crate::core::config::check_slots(
@@ -205,13 +203,7 @@ impl Script {
         };
         Script {
             bundle: None,
-            slots: vec![ScriptSlot {
-                name: "A".into(),
-                fault: None,
-                preload: None,
-                board: None,
-                probe: None,
-            }],
+            slots: vec![ScriptSlot::named("A")],
             events: vec![
                 ev(0, Action::Seat),
                 ev(20_000, Action::Unseat),

@@ -36,6 +36,11 @@ pub fn fixture(file: &str) -> Vec<u8> {
     std::fs::read(Path::new(FIXTURES).join(file)).unwrap()
 }
 
+/// A fixture as a bundle file of the same name: `(file, its bytes)`.
+pub fn named(file: &'static str) -> (&'static str, Vec<u8>) {
+    (file, fixture(file))
+}
+
 /// Writes a bundle of `modules` (file name, bytes) and `assets` into `dir`, with the example's
 /// tests.toml when `tests`, locks it and loads it.
 pub fn write_bundle(
@@ -116,10 +121,7 @@ pub fn argon_6_2(dir: &Path) -> Bundle {
         "argon",
         &[
             ("argon-bootloader@6.2.0-derived.bin", bootloader_6_2()),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
+            named("argon-softdevice@4.1.0.bin"),
             ("argon-system-part1@6.2.0-derived.bin", system_part_6_2()),
             ("argon-tinker-6.2.0.bin", fixture("argon-tinker-6.2.0.bin")),
         ],
@@ -146,18 +148,9 @@ pub fn argon_4_1_with(dir: &Path, app: (&str, Vec<u8>), assets: &[(&str, Vec<u8>
         dir,
         "argon",
         &[
-            (
-                "argon-bootloader@4.1.0.bin",
-                fixture("argon-bootloader@4.1.0.bin"),
-            ),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
-            (
-                "argon-system-part1@4.1.0.bin",
-                fixture("argon-system-part1@4.1.0.bin"),
-            ),
+            named("argon-bootloader@4.1.0.bin"),
+            named("argon-softdevice@4.1.0.bin"),
+            named("argon-system-part1@4.1.0.bin"),
             app,
         ],
         assets,
@@ -177,19 +170,10 @@ pub fn argon_5_6_with_assets(dir: &Path) -> Bundle {
         dir,
         "argon",
         &[
-            (
-                "argon-bootloader@4.1.0.bin",
-                fixture("argon-bootloader@4.1.0.bin"),
-            ),
-            (
-                "argon-softdevice@4.1.0.bin",
-                fixture("argon-softdevice@4.1.0.bin"),
-            ),
+            named("argon-bootloader@4.1.0.bin"),
+            named("argon-softdevice@4.1.0.bin"),
             ("argon-system-part1@5.6.0-derived.bin", system),
-            (
-                "argon-app-with-assets.bin",
-                fixture("argon-app-with-assets.bin"),
-            ),
+            named("argon-app-with-assets.bin"),
         ],
         &assets,
         true,

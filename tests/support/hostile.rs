@@ -42,6 +42,39 @@ fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<(Strin
     })
 }
 
+/// A limit on the child process, set between fork and exec.
+pub enum Limit {
+    /// Its address space, in bytes: a read without bound fails instead of taking the machine.
+    AddressSpace(u64),
+    /// The size of any file it writes, in bytes: a full disk. A write past it fails with
+    /// EFBIG (SIGXFSZ is ignored) instead of killing the process.
+    FileSize(u64),
+}
+
+pub fn limit(command: &mut Command, limit: Limit) {
+    // SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal), touching
+    // nothing of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            let (resource, bytes) = match limit {
+                Limit::AddressSpace(b) => (libc::RLIMIT_AS, b),
+                Limit::FileSize(b) => (libc::RLIMIT_FSIZE, b),
+            };
+            let rlim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(resource, &rlim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Limit::FileSize(_) = limit {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Runs `flashline ARGS` from the repository root with its address space capped at
 /// `max_memory` bytes, killed after `time_limit`.
 pub fn capped(args: &[&str], max_memory: u64, time_limit: Duration) -> Measured {
@@ -53,19 +86,7 @@ pub fn capped(args: &[&str], max_memory: u64, time_limit: Duration) -> Measured 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: max_memory,
-                rlim_max: max_memory,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    limit(&mut command, Limit::AddressSpace(max_memory));
     let started = Instant::now();
     // Reaped by wait4 below, which also gives its rusage (Child::wait would not).
     #[allow(clippy::zombie_processes)]

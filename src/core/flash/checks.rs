@@ -38,7 +38,7 @@ impl Flasher<'_> {
                 Stage::ReadBoard,
                 "leaving DFU to ask the board first".into(),
             ));
-            mode = self.leave_dfu_to_look(report)?;
+            mode = self.leave_dfu_expecting(report, None)?;
         }
         if let (Mode::Dfu, Some(m), false) = (mode, system_by_control, self.options.dry_run) {
             return Err(FlashError::BoardTooOld {
@@ -87,30 +87,6 @@ impl Flasher<'_> {
                 return Err(FlashError::NotProtected(why));
             }
         }
-        Ok(mode)
-    }
-
-    /// Leaves DFU mode and waits for whatever the board boots into.
-    fn leave_dfu_to_look(&mut self, report: &mut FlashReport) -> Result<Mode, FlashError> {
-        let mut device = self.open()?;
-        let before = device.info().clone();
-        let session = crate::core::dfu::DfuSession::open(
-            device.as_mut(),
-            self.clock,
-            0,
-            self.options.dfu.clone(),
-        )
-        .map_err(|source| FlashError::Dfu {
-            module: "leave".into(),
-            source,
-        })?;
-        session.leave().map_err(|source| FlashError::Dfu {
-            module: "leave".into(),
-            source,
-        })?;
-        drop(device);
-        let mode = self.wait_after_reset(&before, None)?;
-        report.resets += 1;
         Ok(mode)
     }
 

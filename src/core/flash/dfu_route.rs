@@ -158,6 +158,16 @@ impl Flasher<'_> {
         events: EventSink<'_>,
     ) -> Result<Mode, FlashError> {
         events(stage(Stage::Leave, "reset into firmware".into()));
+        self.leave_dfu_expecting(report, Some(Mode::Firmware))
+    }
+
+    /// Leaves DFU mode and waits for the board's new enumeration: in `expect`, or in whatever
+    /// it boots into (`None`: a look at a board whose bootloader and firmware are unknown).
+    pub(super) fn leave_dfu_expecting(
+        &mut self,
+        report: &mut FlashReport,
+        expect: Option<Mode>,
+    ) -> Result<Mode, FlashError> {
         let mut device = self.open()?;
         let before = device.info().clone();
         let session = DfuSession::open(device.as_mut(), self.clock, 0, self.options.dfu.clone())
@@ -170,7 +180,7 @@ impl Flasher<'_> {
             source,
         })?;
         drop(device);
-        let mode = self.wait_after_reset(&before, Some(Mode::Firmware))?;
+        let mode = self.wait_after_reset(&before, expect)?;
         report.resets += 1;
         Ok(mode)
     }
