@@ -180,3 +180,38 @@ fn the_menu_shows_all_four_items() {
         assert!(rows_lit(&f, top..top + 10) > 4, "item at row {top}\n{f:?}");
     }
 }
+
+/// A station may have 8 slots (station.toml allows 1..=8): every one of them is on the screen,
+/// so a FAIL on slot H is never off it.
+#[test]
+fn every_slot_of_eight_is_on_the_screen() {
+    let base = example_samples()[0].1.clone();
+    let names = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    let station = |failing: Option<usize>| UiState {
+        slots: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| SlotView {
+                name: (*n).into(),
+                phase: match failing == Some(i) {
+                    true => SlotPhase::Fail {
+                        code: "E-TEST".into(),
+                        reason: "vin 10.2V < 11.4".into(),
+                        detail: String::new(),
+                        device_id: None,
+                    },
+                    false => SlotPhase::Empty,
+                },
+            })
+            .collect(),
+        ..base.clone()
+    };
+    let empty = frame_of(&station(None));
+    for (i, name) in names.iter().enumerate() {
+        assert_ne!(
+            frame_of(&station(Some(i))),
+            empty,
+            "a FAIL on slot {name} does not show:\n{empty:?}"
+        );
+    }
+}

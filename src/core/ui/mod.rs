@@ -2,6 +2,7 @@
 //! a PNG). Pure: no display driver here.
 
 mod frame;
+mod grid;
 mod render;
 mod samples;
 mod state;

@@ -109,8 +109,9 @@ pub fn render<D: DrawTarget<Color = BinaryColor>>(ui: &UiState, d: &mut D) -> Re
             divider(d, Rectangle::new(Point::new(63, 0), Size::new(1, 64)))?;
             slot_half(d, b, 65)
         }
+        many if many.len() > 4 => super::grid::grid(d, many),
         many => {
-            for (i, s) in many.iter().take(4).enumerate() {
+            for (i, s) in many.iter().enumerate() {
                 let origin =
                     Point::new(if i % 2 == 0 { 0 } else { 65 }, if i < 2 { 0 } else { 33 });
                 slot_quarter(d, s, origin)?;

@@ -236,10 +236,32 @@ pub fn samples(b: &SampleBundle) -> Vec<(&'static str, UiState)> {
             "four-slots",
             UiState {
                 slots: vec![
-                    slot("A", pass),
+                    slot("A", pass.clone()),
+                    slot("B", working("FLASH", "writing radio stack", 12, 16, 2)),
+                    slot("C", write_fail.clone()),
+                    slot("D", SlotPhase::Empty),
+                ],
+                ..one(SlotPhase::Empty)
+            },
+        ),
+        (
+            "eight-slots",
+            UiState {
+                slots: vec![
+                    slot("A", pass.clone()),
                     slot("B", working("FLASH", "writing radio stack", 12, 16, 2)),
                     slot("C", write_fail),
                     slot("D", SlotPhase::Empty),
+                    slot(
+                        "E",
+                        working("TEST", &format!("test 2/{n} {second}"), 78, 4, 15),
+                    ),
+                    slot(
+                        "F",
+                        fail(OperatorCode::SerialDup, "WC-0001 is on another board"),
+                    ),
+                    slot("G", SlotPhase::Ready),
+                    slot("H", pass),
                 ],
                 ..one(SlotPhase::Empty)
             },
