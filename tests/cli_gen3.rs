@@ -150,3 +150,12 @@ fn a_script_slot_names_its_board_and_the_station_passes_the_4_1_example() {
             .any(|m| m == "user-part#2 v6"));
     }
 }
+
+/// `corrupt` flips a bit in code the board checks, whatever the bundle writes first: on the
+/// 4.1 example the first DFU write past 0x30000 is the compat slot's erased page, where a
+/// flipped bit harms nothing and the unit passed.
+#[test]
+fn a_flipped_bit_fails_the_4_1_example_too() {
+    let doc = json(&["flash", "--bundle", EXAMPLE_4_1, "--sim=corrupt", "--json"]);
+    assert_eq!(doc["code"], "E-VERIFY", "{doc}");
+}

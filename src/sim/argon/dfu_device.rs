@@ -483,9 +483,10 @@ impl Board {
         if self.dfu.alt == 0 {
             self.invalidate_compat_after_write(address as u32, data.len());
         }
-        // A flipped bit in code the board CRC-checks (the system part and later), not in the
-        // radio stack, which Device OS does not checksum.
-        if address >= u64::from(self.bootloader_map().system_part.start)
+        // A flipped bit in code the board CRC-checks at boot: the system part. Not the radio
+        // stack (Device OS does not checksum it), nor the compat slot's erased page a plan may
+        // write first (no module there: the bit would harm nothing and the unit would pass).
+        if self.in_system_part_region(address as u32)
             && self.dfu.alt == 0
             && self.take_fault(|f| *f == Fault::Corrupt).is_some()
         {
