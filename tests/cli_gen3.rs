@@ -159,3 +159,46 @@ fn a_flipped_bit_fails_the_4_1_example_too() {
     let doc = json(&["flash", "--bundle", EXAMPLE_4_1, "--sim=corrupt", "--json"]);
     assert_eq!(doc["code"], "E-VERIFY", "{doc}");
 }
+
+/// Assets with a Device OS that cannot store and list them make a bundle no board can take:
+/// lock says so, instead of every flash ending in E-BOARD-TOO-OLD.
+#[test]
+fn lock_refuses_assets_on_a_device_os_before_5_6() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let modern = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/particle-modern"
+    );
+    for f in [
+        "argon-bootloader@4.1.0.bin",
+        "argon-softdevice@4.1.0.bin",
+        "argon-system-part1@4.1.0.bin",
+        "argon-app-with-assets.bin",
+    ] {
+        std::fs::copy(format!("{modern}/{f}"), dir.join(f)).unwrap();
+    }
+    for f in ["cat.txt", "house.txt", "water.txt"] {
+        std::fs::copy(
+            format!("{modern}/app-with-assets-bundle/assets/{f}"),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("bundle.toml"),
+        "name = \"assets-4-1\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
+         modules = [\"argon-bootloader@4.1.0.bin\", \"argon-softdevice@4.1.0.bin\", \
+         \"argon-system-part1@4.1.0.bin\", \"argon-app-with-assets.bin\"]\n\
+         assets = [\"cat.txt\", \"house.txt\", \"water.txt\"]\n",
+    )
+    .unwrap();
+    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cat.txt: the bundle's Device OS 4.1.0 cannot take assets"),
+        "{stderr}"
+    );
+    assert!(!dir.join("bundle.lock").exists());
+}

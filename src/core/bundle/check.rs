@@ -7,6 +7,7 @@ use std::path::Path;
 use super::assets::{load_asset, BundleAsset};
 use super::{read_file, BundleError, BundleManifest, BundleModule, BundleProblem};
 use crate::core::module::{Dependency, Module, ModuleFunction, Platform};
+use crate::core::plan::needs::ASSETS;
 use crate::core::plan::Route;
 use crate::core::target::flash_map::{hex, overlaps, shared_page};
 use crate::core::target::{DeviceOs, FlashMap};
@@ -347,6 +348,21 @@ impl Rules {
             if !used {
                 self.problems
                     .push(BundleProblem::UnusedAsset(asset.file.clone()));
+            }
+        }
+        // The bundle's own system part is what receives the assets (they go after it): one
+        // that cannot store and list them makes a bundle no board can take.
+        let carries_system = modules
+            .iter()
+            .flat_map(|m| modules_in(&m.module))
+            .any(|p| p.function() == ModuleFunction::SystemPart);
+        if let Some(first) = assets.first() {
+            if carries_system && self.device_os < ASSETS.system {
+                self.problems.push(BundleProblem::AssetsNeedNewerDeviceOs {
+                    asset_file: first.file.clone(),
+                    device_os: self.device_os,
+                    needs: ASSETS.system,
+                });
             }
         }
     }

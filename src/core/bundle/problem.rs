@@ -64,6 +64,12 @@ pub enum BundleProblem {
         has: String,
     },
     UnusedAsset(String),
+    /// Assets with a Device OS that cannot store and list them.
+    AssetsNeedNewerDeviceOs {
+        asset_file: String,
+        device_os: crate::core::target::DeviceOs,
+        needs: crate::core::target::DeviceOs,
+    },
     /// Both user-part slots: the compat one wins when valid, the other never runs.
     CompatWins {
         compat: String,
@@ -151,6 +157,15 @@ impl fmt::Display for BundleProblem {
                 "{file} needs asset `{name}` with SHA-256 {needs}; {asset_file} has {has}"
             ),
             UnusedAsset(file) => write!(f, "{file}: no module of the bundle needs this asset"),
+            AssetsNeedNewerDeviceOs {
+                asset_file,
+                device_os,
+                needs,
+            } => write!(
+                f,
+                "{asset_file}: the bundle's Device OS {device_os} cannot take assets (stored from \
+                 5.5.0, listed for verification from {needs}): use a Device OS of {needs} or later"
+            ),
             CompatWins { compat, app } => write!(
                 f,
                 "{compat} (user-part#1, the compat slot at 0xd4000) and {app} (user-part#2): Device OS \

@@ -425,6 +425,22 @@ fn asset_dependencies_are_met_by_the_bundles_asset_files_and_pinned() {
     for a in ["cat.txt", "house.txt", "water.txt"] {
         fs::copy(assets.join(a), dir.path().join(a)).unwrap();
     }
+    // On 4.1.0 no board could take them (assets are listed from 5.6.0).
+    let (found, _) = lock_problems(dir.path());
+    assert!(
+        matches!(
+            found.as_slice(),
+            [BundleProblem::AssetsNeedNewerDeviceOs { .. }]
+        ),
+        "{found:?}"
+    );
+    // The 4.1.0 system part re-sealed as 5.6.0 (no 5.6 fixture): the assets lock.
+    edit(dir.path(), SP41, |b| {
+        reseal::edit_prefix(b, |p| {
+            p[field::VERSION..field::VERSION + 2].copy_from_slice(&5600u16.to_le_bytes())
+        })
+        .unwrap()
+    });
     let locked = lock(dir.path()).unwrap();
     assert_eq!(locked.assets.len(), 3);
     assert!(locked.pinned_files().any(|(f, _)| f == "water.txt"));
