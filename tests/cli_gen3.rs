@@ -197,8 +197,107 @@ fn lock_refuses_assets_on_a_device_os_before_5_6() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("cat.txt: the bundle's Device OS 4.1.0 cannot take assets"),
+        stderr.contains("cat.txt: the bundle's Device OS 4.1.0 receives it and cannot take assets"),
         "{stderr}"
     );
     assert!(!dir.join("bundle.lock").exists());
+}
+
+/// A compressed application after a 1.5.0 system part: the bundle's own Device OS receives it
+/// and cannot install it, on any board.
+#[test]
+fn lock_refuses_a_compressed_module_its_own_device_os_cannot_install() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in [
+        "argon-bootloader@1.5.0.bin",
+        "argon-softdevice@1.5.0.bin",
+        "argon-system-part1@1.5.0.bin",
+    ] {
+        std::fs::copy(format!("{EXAMPLE}/{f}"), dir.join(f)).unwrap();
+    }
+    let app = "tinker-0.8.0-rc.27-argon.compressed.bin";
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/particle-modern/tinker-0.8.0-rc.27-argon.compressed.bin"
+        ),
+        dir.join(app),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        format!(
+            "name = \"c15\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
+             modules = [\"argon-bootloader@1.5.0.bin\", \"argon-softdevice@1.5.0.bin\", \
+             \"argon-system-part1@1.5.0.bin\", \"{app}\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{app}: the bundle's Device OS 1.5.0 receives it and cannot take compressed"
+        )),
+        "{stderr}"
+    );
+}
+
+/// A dry run ends as the run would: refused (exit 1) when the plan refuses a module, and its
+/// count names writes and skips only (not the plan's notes).
+#[test]
+fn a_dry_run_fails_where_the_run_would_and_counts_only_writes_and_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in [
+        "argon-bootloader@4.1.0.bin",
+        "argon-softdevice@4.1.0.bin",
+        "app-dos4006-argon-userpart2.bin",
+    ] {
+        std::fs::copy(format!("{EXAMPLE_4_1}/{f}"), dir.join(f)).unwrap();
+    }
+    let system = "argon-system-part1@4.1.0.compressed.bin";
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/particle-modern/argon-system-part1@4.1.0.compressed.bin"
+        ),
+        dir.join(system),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bundle.toml"),
+        format!(
+            "name = \"packed\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
+             modules = [\"argon-bootloader@4.1.0.bin\", \"argon-softdevice@4.1.0.bin\", \
+             \"{system}\", \"app-dos4006-argon-userpart2.bin\"]\n"
+        ),
+    )
+    .unwrap();
+    let bundle = dir.to_str().unwrap();
+    assert!(flashline(&["bundle", "lock", bundle]).status.success());
+    let on = |board: &str| {
+        flashline(&[
+            "flash",
+            "--bundle",
+            bundle,
+            "--sim",
+            "--sim-board",
+            board,
+            "--dry-run",
+        ])
+    };
+    let refused = on("argon@1.5.0");
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL E-BOARD-TOO-OLD"), "{stdout}");
+    let planned = on("argon");
+    let stdout = String::from_utf8_lossy(&planned.stdout);
+    assert!(stdout.contains("\n  note "), "{stdout}");
+    assert!(
+        stdout.contains("would write 5 module(s), skip 0  (dry run"),
+        "{stdout}"
+    );
 }

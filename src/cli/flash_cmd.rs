@@ -315,12 +315,13 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
             for line in &r.plan {
                 println!("  {line}");
             }
-            let writes = r.plan.iter().filter(|l| l.starts_with("write")).count();
+            let count = |word: &str| r.plan.iter().filter(|l| l.starts_with(word)).count();
             println!(
-                "PLAN  device {}  would write {writes} module(s), skip {}  (dry run: nothing \
+                "PLAN  device {}  would write {} module(s), skip {}  (dry run: nothing \
                  was written)",
                 r.device_id.as_deref().unwrap_or("?"),
-                r.plan.len() - writes,
+                count("write "),
+                count("skip "),
             );
         }
         Ok(r) => {

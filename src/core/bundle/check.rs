@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::assets::{load_asset, BundleAsset};
 use super::{read_file, BundleError, BundleManifest, BundleModule, BundleProblem};
-use crate::core::module::{Dependency, Module, ModuleFunction, Platform};
-use crate::core::plan::needs::ASSETS;
+use crate::core::module::{Dependency, Module, ModuleForm, ModuleFunction, Platform};
+use crate::core::plan::needs::{FormNeed, ASSETS, COMPRESSED};
 use crate::core::plan::Route;
 use crate::core::target::flash_map::{hex, overlaps, shared_page};
 use crate::core::target::{DeviceOs, FlashMap};
@@ -123,6 +123,7 @@ pub(super) fn checked(dir: &Path, manifest: &BundleManifest) -> Result<Checked, 
     rules.flash_pages(&modules, final_firmware.as_ref());
     rules.user_part_slots(&modules, final_firmware.as_ref());
     rules.assets(&modules, final_firmware.as_ref(), &assets);
+    rules.forms_received(&modules, final_firmware.as_ref());
     if !rules.problems.is_empty() {
         let about_flash = rules.problems.iter().any(|p| {
             matches!(
@@ -350,20 +351,42 @@ impl Rules {
                     .push(BundleProblem::UnusedAsset(asset.file.clone()));
             }
         }
-        // The bundle's own system part is what receives the assets (they go after it): one
-        // that cannot store and list them makes a bundle no board can take.
+        if let Some(first) = assets.first() {
+            self.received_by_the_bundle(modules, &first.file, ASSETS);
+        }
+    }
+
+    /// Compressed and combined modules other than the system part go after it: the bundle's
+    /// own system part receives them.
+    fn forms_received(&mut self, modules: &[BundleModule], final_firmware: Option<&BundleModule>) {
+        for m in modules.iter().chain(final_firmware) {
+            let packed = matches!(
+                m.module.form(),
+                ModuleForm::Compressed | ModuleForm::Combined
+            );
+            let holds_system = modules_in(&m.module)
+                .iter()
+                .any(|p| p.function() == ModuleFunction::SystemPart);
+            if packed && !holds_system {
+                self.received_by_the_bundle(modules, &m.file, COMPRESSED);
+            }
+        }
+    }
+
+    /// A form the bundle's own system part receives (it goes after it) and cannot install
+    /// makes a bundle no board can take.
+    fn received_by_the_bundle(&mut self, modules: &[BundleModule], file: &str, need: FormNeed) {
         let carries_system = modules
             .iter()
             .flat_map(|m| modules_in(&m.module))
             .any(|p| p.function() == ModuleFunction::SystemPart);
-        if let Some(first) = assets.first() {
-            if carries_system && self.device_os < ASSETS.system {
-                self.problems.push(BundleProblem::AssetsNeedNewerDeviceOs {
-                    asset_file: first.file.clone(),
-                    device_os: self.device_os,
-                    needs: ASSETS.system,
-                });
-            }
+        if carries_system && self.device_os < need.system {
+            self.problems.push(BundleProblem::NeedsNewerDeviceOs {
+                file: file.into(),
+                what: need.what,
+                device_os: self.device_os,
+                needs: need.system,
+            });
         }
     }
 }

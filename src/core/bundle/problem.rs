@@ -64,9 +64,11 @@ pub enum BundleProblem {
         has: String,
     },
     UnusedAsset(String),
-    /// Assets with a Device OS that cannot store and list them.
-    AssetsNeedNewerDeviceOs {
-        asset_file: String,
+    /// A form (assets, compressed or combined modules) the bundle's own Device OS receives
+    /// and cannot install.
+    NeedsNewerDeviceOs {
+        file: String,
+        what: &'static str,
         device_os: crate::core::target::DeviceOs,
         needs: crate::core::target::DeviceOs,
     },
@@ -157,14 +159,15 @@ impl fmt::Display for BundleProblem {
                 "{file} needs asset `{name}` with SHA-256 {needs}; {asset_file} has {has}"
             ),
             UnusedAsset(file) => write!(f, "{file}: no module of the bundle needs this asset"),
-            AssetsNeedNewerDeviceOs {
-                asset_file,
+            NeedsNewerDeviceOs {
+                file,
+                what,
                 device_os,
                 needs,
             } => write!(
                 f,
-                "{asset_file}: the bundle's Device OS {device_os} cannot take assets (stored from \
-                 5.5.0, listed for verification from {needs}): use a Device OS of {needs} or later"
+                "{file}: the bundle's Device OS {device_os} receives it and cannot take {what}: \
+                 use a Device OS of {needs} or later"
             ),
             CompatWins { compat, app } => write!(
                 f,

@@ -428,10 +428,7 @@ fn asset_dependencies_are_met_by_the_bundles_asset_files_and_pinned() {
     // On 4.1.0 no board could take them (assets are listed from 5.6.0).
     let (found, _) = lock_problems(dir.path());
     assert!(
-        matches!(
-            found.as_slice(),
-            [BundleProblem::AssetsNeedNewerDeviceOs { .. }]
-        ),
+        matches!(found.as_slice(), [BundleProblem::NeedsNewerDeviceOs { .. }]),
         "{found:?}"
     );
     // The 4.1.0 system part re-sealed as 5.6.0 (no 5.6 fixture): the assets lock.

@@ -250,7 +250,9 @@ impl Flasher<'_> {
                     .map(|e| e.label())
                     .collect();
                 events(stage(Stage::Plan, report.plan.join("\n")));
-                if self.options.dry_run {
+                // A dry run ends as the run would: a plan with a refusal fails (the plan is
+                // in the log), one without is the report.
+                if self.options.dry_run && plan.refusal.is_none() {
                     report.duration = self.clock.now() - started;
                     return Ok(report);
                 }

@@ -596,9 +596,18 @@ fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Opt
             _ => return None,
         };
         let os = receiver(bundle, board, entries, e);
+        // Whose Device OS receives it: the bundle's once this run has installed it.
+        let whose = match os
+            == board
+                .version_of(ModuleFunction::SystemPart, 1)
+                .map(DeviceOs)
+        {
+            true => "",
+            false => " (the bundle's, installed before it)",
+        };
         let short = os
             .filter(|v| *v < need.system)
-            .map(|v| format!("Device OS {v}"));
+            .map(|v| format!("Device OS {v}{whose}"));
         let old_bootloader = bootloader(e)
             .filter(|v| *v < need.bootloader)
             .map(|v| format!("bootloader v{v}"));
