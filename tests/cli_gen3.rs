@@ -301,3 +301,28 @@ fn a_dry_run_fails_where_the_run_would_and_counts_only_writes_and_skips() {
         "{stdout}"
     );
 }
+
+/// A module the plan wrote down as a write but the board turned out to have is named, with why
+/// it was not written; two options that each say the board's platform are refused.
+#[test]
+fn a_module_skipped_after_the_plan_is_named_and_conflicting_board_options_are_refused() {
+    let out = flashline(&["flash", "--bundle", EXAMPLE, "--sim"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("skipped 1"), "{stdout}");
+    assert!(
+        stdout.contains("  skipped bootloader#0 v501       the board reported it"),
+        "{stdout}"
+    );
+    let out = flashline(&[
+        "flash",
+        "--bundle",
+        EXAMPLE,
+        "--sim=wrong-platform",
+        "--sim-board",
+        "boron",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("both say what the board is"), "{stderr}");
+}

@@ -153,6 +153,13 @@ fn sim_board(
 ) -> Result<(VirtualClock, SimBoard, Box<dyn UsbBus>, Trace)> {
     let spec = sim_spec(args.sim_board.as_deref(), bundle, &args.sim_preload)?;
     let faults = Fault::parse_list(faults).map_err(anyhow::Error::msg)?;
+    if let (Some(board), true) = (&args.sim_board, faults.contains(&Fault::WrongPlatform)) {
+        bail!(
+            "--sim=wrong-platform and --sim-board {board} both say what the board is: give one \
+             (--sim-board with another platform than the bundle's {} is a wrong-platform board)",
+            bundle.platform.name
+        );
+    }
     let (spec, faults) = spec.with_words(faults);
     let clock = VirtualClock::new();
     let shared: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -343,6 +350,19 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                     WrittenBy::Swd => "SWD",
                 };
                 println!("  wrote  {:<24} by {route}, {} bytes", w.module, w.bytes);
+            }
+            // Skipped after the plan: planned while the board could not say (DFU mode), then
+            // reported at its version once it ran. Those skipped from the start say so above.
+            for m in &r.modules_skipped {
+                let planned_skip = r
+                    .plan
+                    .iter()
+                    .any(|l| l.starts_with("skip") && l[4..].trim_start().starts_with(m.as_str()));
+                if !planned_skip {
+                    println!(
+                        "  skipped {m:<23} the board reported it, same version, once it could be asked"
+                    );
+                }
             }
             for m in &r.board_modules {
                 println!(
