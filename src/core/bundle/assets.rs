@@ -33,7 +33,7 @@ pub(super) fn load_asset(dir: &Path, file: &str) -> Result<BundleAsset, BundlePr
         file: file.to_string(),
         reason,
     };
-    let bytes = read_file(&dir.join(file)).map_err(|e| unloadable(e.to_string()))?;
+    let bytes = read_file(&dir.join(file)).map_err(|e| unloadable(e.reason()))?;
     let file_sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let module = Module::parse(bytes.clone())
         .ok()

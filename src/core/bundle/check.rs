@@ -51,7 +51,7 @@ fn load_module(dir: &Path, file: &str) -> Result<BundleModule, BundleProblem> {
         file: file.to_string(),
         reason,
     };
-    let bytes = read_file(&dir.join(file)).map_err(|e| unloadable(e.to_string()))?;
+    let bytes = read_file(&dir.join(file)).map_err(|e| unloadable(e.reason()))?;
     let module = Module::parse(bytes).map_err(|e| unloadable(e.to_string()))?;
     module
         .check_integrity()
@@ -230,6 +230,11 @@ impl Rules {
                         needs: *needs,
                     })
                 }
+                // A file that did not load is the problem said; what needed it follows.
+                None if self
+                    .problems
+                    .iter()
+                    .any(|p| matches!(p, BundleProblem::Unloadable { .. })) => {}
                 found => self.problems.push(BundleProblem::UnmetDependency {
                     file: file.to_string(),
                     needs: *needs,

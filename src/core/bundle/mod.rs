@@ -59,6 +59,26 @@ pub enum BundleError {
 }
 
 impl BundleError {
+    /// What is wrong with one file, without its path (the problem list names the file).
+    pub fn reason(&self) -> String {
+        match self {
+            BundleError::Manifest { reason, .. } => reason.clone(),
+            BundleError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "no such file in the bundle's directory".into()
+            }
+            BundleError::Io { source, .. } => source.to_string(),
+            BundleError::TooLarge { size, .. } => format!(
+                "{} is larger than any module ({MAX_FILE_BYTES} max)",
+                size_of(*size)
+            ),
+            BundleError::NotRegular { kind, .. } => {
+                format!("not a regular file (it is a {kind}); a bundle holds plain files only")
+            }
+            BundleError::Module { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     fn invalid(dir: &Path, problems: Vec<BundleProblem>, hint: Option<String>) -> BundleError {
         BundleError::Invalid {
             dir: dir.to_path_buf(),
@@ -254,14 +274,9 @@ pub fn lock(dir: &Path) -> Result<BundleLock, BundleError> {
         Err(e) => return Err(e),
     };
     let mut unloadable = |file: &str, e: BundleError| {
-        let reason = match e {
-            BundleError::Manifest { reason, .. } => reason,
-            BundleError::Io { source, .. } => source.to_string(),
-            other => other.to_string(),
-        };
         problems.push(BundleProblem::Unloadable {
             file: file.into(),
-            reason,
+            reason: e.reason(),
         });
     };
     let locked = |m: &BundleModule| LockedModule {

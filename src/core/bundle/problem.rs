@@ -117,6 +117,12 @@ impl fmt::Display for BundleProblem {
                 index,
                 first,
                 second,
+            } if first == second => write!(f, "{first} is listed twice ({function}#{index})"),
+            Duplicate {
+                function,
+                index,
+                first,
+                second,
             } => write!(f, "{first} and {second} are both {function}#{index}"),
             UnmetDependency {
                 file,

@@ -547,3 +547,24 @@ fn a_boron_2_2_bundle_locks_and_a_p2_bundle_has_no_map() {
         .iter()
         .any(|p| matches!(p, BundleProblem::NoFlashMap { .. })));
 }
+
+/// A file that is not there is one problem, said once: not the path twice, and not again as
+/// a dependency the other modules miss.
+#[test]
+fn a_missing_or_twice_listed_file_is_one_problem_said_once() {
+    let dir = modern_bundle("argon", &[BL41, "argon-sofdevice@4.1.0.bin", SP41], "");
+    let (found, text) = lock_problems(dir.path());
+    assert_eq!(found.len(), 1, "{text}");
+    assert_eq!(
+        found[0].to_string(),
+        "argon-sofdevice@4.1.0.bin: no such file in the bundle's directory"
+    );
+    let dir = modern_bundle("argon", &[BL41, SD41, SP41, SP41], "");
+    let (found, text) = lock_problems(dir.path());
+    assert!(
+        found
+            .iter()
+            .any(|p| p.to_string() == format!("{SP41} is listed twice (system-part#1)")),
+        "{text}"
+    );
+}

@@ -158,7 +158,7 @@ impl SimBoardSpec {
                     .map(|p| p.name)
                     .collect();
                 format!(
-                    "board `{text}`: `{name}` is not a simulated platform (one of {})",
+                    "board `{text}`: not a simulated platform (one of {})",
                     known.join(", ")
                 )
             })?;
