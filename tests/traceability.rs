@@ -315,6 +315,90 @@ fn a_work_order_ends_in_the_right_codes_labels_for_passed_units_and_a_dhr_matchi
     assert!(!r.stderr.contains("E-LABEL"), "{}", r.stderr);
 }
 
+/// The CSV export is what the station's menu writes to the USB stick: an auditor reads each
+/// unit's serial, work order and operator there, not only in the DHR.
+#[test]
+fn the_csv_export_names_each_units_serial_work_order_and_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), TRACE, &work_order_script());
+    let (header, rows) = csv_export(dir.path());
+    // Existing columns keep their places; the trace columns follow them, before the
+    // measurements (whose number varies with the records).
+    assert_eq!(header[19], "attempt_id");
+    assert_eq!(
+        &header[20..24],
+        &["serial", "work_order", "operator", "rework_by"]
+    );
+    assert!(header[24].starts_with("m:"), "{header:?}");
+    assert_eq!(rows.len(), 4);
+    for (row, unit) in rows.iter().zip(&r.units) {
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].clone();
+        for key in ["serial", "work_order", "operator", "device_id"] {
+            assert_eq!(
+                Some(cell(key).as_str()),
+                unit[key].as_str(),
+                "{key}: {row:?}"
+            );
+        }
+        assert_eq!(cell("rework_by"), "", "no rework in this work order");
+    }
+
+    // `records list` shows the serial of each unit, in a column of its own.
+    let db = dir.path().join("records.db");
+    let out = flashline(&["records", "list", "--records", db.to_str().unwrap()]);
+    let list = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = list.lines().take(4).collect();
+    for (line, unit) in lines.iter().zip(&r.units) {
+        assert!(line.contains(unit["serial"].as_str().unwrap()), "{list}");
+    }
+    let at = |l: &str| l.find("WC-").unwrap();
+    assert!(
+        lines.iter().all(|l| at(l) == at(lines[0])),
+        "aligned: {list}"
+    );
+}
+
+/// `records export --csv -o -`: the header and the rows, each split into its cells (RFC 4180:
+/// a quoted cell may hold commas and doubled quotes).
+fn csv_export(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let db = dir.join("records.db");
+    let out = flashline(&[
+        "records",
+        "export",
+        "--csv",
+        "-o",
+        "-",
+        "--records",
+        db.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = text.split_terminator("\r\n").map(|line| {
+        let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => cells.push(std::mem::take(&mut cell)),
+                _ => cell.push(c),
+            }
+        }
+        cells.push(cell);
+        cells
+    });
+    let header = rows.next().unwrap();
+    (header, rows.collect())
+}
+
 fn unit_date(dir: &Path, serial: &str) -> String {
     let (list, _) = records_json(dir, &["list", "--json"]);
     let rec = list
@@ -366,6 +450,14 @@ fn a_supervisor_badge_confirms_a_rework_and_the_record_says_who() {
     );
     assert!(r.units[1]["rework_by"].is_null() && r.units[3]["rework_by"].is_null());
     assert!(r.stderr.contains("confirmed by OP-900"), "{}", r.stderr);
+    let (header, rows) = csv_export(dir.path());
+    let rework = header.iter().position(|h| h == "rework_by").unwrap();
+    let by: Vec<&str> = rows.iter().map(|row| row[rework].as_str()).collect();
+    assert_eq!(
+        by,
+        ["", "", "OP-900", ""],
+        "the CSV says who confirmed the rework"
+    );
 }
 
 #[test]

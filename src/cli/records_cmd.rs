@@ -73,20 +73,7 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
                 super::print_json(&list)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            for r in &list {
-                println!(
-                    "{}  {:<6} {:<3} {:<24} {:<4} {:<15} {:>6} ms  {} {}",
-                    r.time_utc,
-                    r.station,
-                    r.slot,
-                    r.device_id.as_deref().unwrap_or("-"),
-                    r.outcome.to_uppercase(),
-                    r.code.as_deref().unwrap_or(""),
-                    r.duration_ms,
-                    r.bundle_name.as_deref().unwrap_or(""),
-                    r.bundle_version.as_deref().unwrap_or("")
-                );
-            }
+            print!("{}", list_lines(&list));
             println!("{} record(s)", list.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -123,6 +110,36 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One line per record, columns aligned; the serial's column (as wide as the longest) only
+/// when a record has one, so a station without traceability lists as it always did.
+fn list_lines(list: &[records::Record]) -> String {
+    let serial_width = list
+        .iter()
+        .filter_map(|r| r.serial.as_deref())
+        .map(|s| s.chars().count())
+        .max();
+    let mut out = String::new();
+    for r in list {
+        let serial = match serial_width {
+            Some(w) => format!("{:<w$} ", r.serial.as_deref().unwrap_or("-")),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{}  {:<6} {:<3} {:<24} {serial}{:<4} {:<15} {:>6} ms  {} {}\n",
+            r.time_utc,
+            r.station,
+            r.slot,
+            r.device_id.as_deref().unwrap_or("-"),
+            r.outcome.to_uppercase(),
+            r.code.as_deref().unwrap_or(""),
+            r.duration_ms,
+            r.bundle_name.as_deref().unwrap_or(""),
+            r.bundle_version.as_deref().unwrap_or("")
+        ));
+    }
+    out
 }
 
 fn load(select: &Select) -> Result<Vec<records::Record>> {

@@ -3,7 +3,10 @@
 
 use super::store::Record;
 
-const COLUMNS: [&str; 20] = [
+/// The fixed columns, then one per measurement. The trace columns came last (after
+/// `attempt_id`): a consumer reading the older columns by position still finds each where it
+/// was, and the measurements stay the tail whose number varies.
+const COLUMNS: [&str; 24] = [
     "time_utc",
     "station",
     "slot",
@@ -24,6 +27,10 @@ const COLUMNS: [&str; 20] = [
     "board_modules",
     "measurements_failed",
     "attempt_id",
+    "serial",
+    "work_order",
+    "operator",
+    "rework_by",
 ];
 
 /// One row per unit; one extra column per measurement name (its value, or its reply when
@@ -74,6 +81,10 @@ pub fn to_csv(records: &[Record]) -> String {
             opt(&r.board_modules),
             failed.join(" "),
             r.attempt_id.clone(),
+            opt(&r.serial),
+            opt(&r.work_order),
+            opt(&r.operator),
+            opt(&r.rework_by),
         ];
         for name in &names {
             let cell = r
@@ -136,5 +147,25 @@ mod tests {
         assert_eq!(escape("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(escape("-1.5"), "-1.5");
         assert_eq!(escape("-cmd"), "'-cmd");
+    }
+
+    /// A scanner types whatever the label says when no pattern is set: the trace cells go
+    /// through the same quoting as every other cell.
+    #[test]
+    fn trace_cells_follow_the_fixed_columns_quoted_like_the_rest() {
+        let rec = Record {
+            serial: Some("=1+2".into()),
+            work_order: Some("WO-1, lot 3".into()),
+            operator: Some("OP-7".into()),
+            rework_by: Some("OP-900".into()),
+            ..Record::default()
+        };
+        let csv = to_csv(&[rec]);
+        let (header, row) = csv.split_once("\r\n").unwrap();
+        assert!(header.ends_with(",attempt_id,serial,work_order,operator,rework_by"));
+        assert!(
+            row.ends_with(",'=1+2,\"WO-1, lot 3\",OP-7,OP-900\r\n"),
+            "{row}"
+        );
     }
 }

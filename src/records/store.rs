@@ -132,7 +132,7 @@ pub struct Context {
     pub lock_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Record {
     /// This station's own number for the attempt (SQLite's rowid, in commit order).
     pub id: i64,
