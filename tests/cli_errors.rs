@@ -99,6 +99,52 @@ fn records_since_must_be_a_date_and_export_to_dash_is_stdout() {
     assert!(!dir.path().join("-").exists(), "no file named `-`");
 }
 
+/// A records database named on the command line that is not there is a mistyped path (or an
+/// unmounted stick), not an empty shift: said as such, exit 1, and nothing created.
+#[test]
+fn a_records_path_that_does_not_exist_is_an_error_and_an_empty_one_has_no_records_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothere.db");
+    let m = missing.to_str().unwrap();
+    let says = format!("error: {m}: no such records database");
+    for args in [
+        vec!["records", "list", "--records", m],
+        vec!["records", "export", "--csv", "-o", "-", "--records", m],
+        vec!["records", "verify", "--records", m],
+        vec!["records", "dhr", "--work-order", "WO-1", "--records", m],
+        vec![
+            "line",
+            "push",
+            "--line-db",
+            "postgresql://127.0.0.1:1/x",
+            "--records",
+            m,
+        ],
+    ] {
+        refused(&args, &[&says]);
+        assert!(
+            !stderr(&flashline(&args)).contains("give --records"),
+            "{args:?}"
+        );
+        assert!(!missing.exists(), "{args:?} created {m}");
+    }
+
+    let empty = dir.path().join("empty.db");
+    // The power-cut tests' hook with no unit: the database, its tables, no record.
+    let made = flashline(&[
+        "records",
+        "stress",
+        "--count",
+        "0",
+        "--records",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(made.status.success() && empty.exists(), "{}", stderr(&made));
+    let out = flashline(&["records", "list", "--records", empty.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no records yet\n");
+}
+
 #[test]
 fn test_takes_only_test_faults_that_name_a_test() {
     refused(

@@ -174,10 +174,7 @@ fn print_group(g: &Group) {
 
 /// The replication worker in the foreground until nothing is left, or the server fails.
 fn push(records: Option<PathBuf>, url: &str, batch: usize) -> Result<ExitCode> {
-    let path = records.unwrap_or_else(super::records_cmd::default_path);
-    if !path.exists() {
-        bail!("{}: no records here (give --records FILE)", path.display());
-    }
+    let path = super::records_cmd::existing_path(&records)?;
     let store = open_store(url)?;
     let target = crate::replica::target_of(url);
     let mut worker =

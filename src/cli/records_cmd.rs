@@ -73,6 +73,10 @@ pub fn run(cmd: RecordsCommand) -> Result<ExitCode> {
                 super::print_json(&list)?;
                 return Ok(ExitCode::SUCCESS);
             }
+            if list.is_empty() && select.since.is_none() && select.device.is_none() {
+                println!("no records yet");
+                return Ok(ExitCode::SUCCESS);
+            }
             print!("{}", list_lines(&list));
             println!("{} record(s)", list.len());
             Ok(ExitCode::SUCCESS)
@@ -144,22 +148,30 @@ fn list_lines(list: &[records::Record]) -> String {
 
 fn load(select: &Select) -> Result<Vec<records::Record>> {
     let since = select.since.as_deref().map(since_time).transpose()?;
-    let path = select.records.clone().unwrap_or_else(default_path);
-    match std::fs::metadata(&path) {
-        Ok(m) if m.is_dir() => bail!("{}: a directory, not a records database", path.display()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("{}: no records yet (give --records FILE)", path.display())
-        }
-        // Not "no records yet": the records may well be there, for another user.
-        Err(e) => return Err(e).with_context(|| path.display().to_string()),
-    }
+    let path = existing_path(&select.records)?;
     let store = Records::open(&path)?;
     Ok(store.list(&Filter {
         since,
         device_id: select.device.clone(),
         ..Filter::default()
     })?)
+}
+
+/// The records database to read: `--records`, else the station's default. Checked before it
+/// is opened, as opening would create an empty one. A path given that is not there is a
+/// mistyped path or an unmounted stick, not an empty shift.
+pub(super) fn existing_path(given: &Option<PathBuf>) -> Result<PathBuf> {
+    let path = given.clone().unwrap_or_else(default_path);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => bail!("{}: a directory, not a records database", path.display()),
+        Ok(_) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match given {
+            Some(_) => bail!("{}: no such records database", path.display()),
+            None => bail!("{}: no records yet (give --records FILE)", path.display()),
+        },
+        // Not "no records yet": the records may well be there, for another user.
+        Err(e) => Err(e).with_context(|| path.display().to_string()),
+    }
 }
 
 /// `--since`: a UTC date (`2026-11-26`) or time (`2026-11-26T08:00:00Z`), as the records

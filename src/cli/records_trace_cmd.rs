@@ -60,12 +60,7 @@ pub struct ReprintArgs {
 }
 
 fn open(records: &Option<PathBuf>) -> Result<Records> {
-    let path = records
-        .clone()
-        .unwrap_or_else(super::records_cmd::default_path);
-    if !path.exists() {
-        bail!("{}: no records yet (give --records FILE)", path.display());
-    }
+    let path = super::records_cmd::existing_path(records)?;
     Ok(Records::open(&path)?)
 }
 
