@@ -91,12 +91,17 @@ fn run(dir: &Path, config: &str, script: &str) -> Run {
     }
 }
 
-fn records_json(dir: &Path, args: &[&str]) -> (Value, bool) {
+/// `flashline records ARGS --records DIR/records.db`.
+fn records(dir: &Path, args: &[&str]) -> std::process::Output {
     let db = dir.join("records.db");
     let mut all = vec!["records"];
     all.extend_from_slice(args);
     all.extend(["--records", db.to_str().unwrap()]);
-    let out = flashline(&all);
+    flashline(&all)
+}
+
+fn records_json(dir: &Path, args: &[&str]) -> (Value, bool) {
+    let out = records(dir, args);
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (v, out.status.success())
 }
@@ -345,8 +350,7 @@ fn the_csv_export_names_each_units_serial_work_order_and_operator() {
     }
 
     // `records list` shows the serial of each unit, in a column of its own.
-    let db = dir.path().join("records.db");
-    let out = flashline(&["records", "list", "--records", db.to_str().unwrap()]);
+    let out = records(dir.path(), &["list"]);
     let list = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = list.lines().take(4).collect();
     for (line, unit) in lines.iter().zip(&r.units) {
@@ -362,16 +366,7 @@ fn the_csv_export_names_each_units_serial_work_order_and_operator() {
 /// `records export --csv -o -`: the header and the rows, each split into its cells (RFC 4180:
 /// a quoted cell may hold commas and doubled quotes).
 fn csv_export(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let db = dir.join("records.db");
-    let out = flashline(&[
-        "records",
-        "export",
-        "--csv",
-        "-o",
-        "-",
-        "--records",
-        db.to_str().unwrap(),
-    ]);
+    let out = records(dir, &["export", "--csv", "-o", "-"]);
     assert!(
         out.status.success(),
         "{}",
