@@ -214,7 +214,7 @@ fn run_hardware(args: &Args, bundle: &Bundle, mut options: FlashOptions) -> Resu
     )));
     let clock = crate::ports::clock::SystemClock::default();
     let shared: Arc<dyn Clock> = Arc::new(crate::ports::clock::SystemClock::default());
-    let usb = crate::adapters::usb::LibUsbBus::new().context("opening USB (libusb)")?;
+    let usb = crate::adapters::usb::LibUsbBus::new().context(super::NO_USB)?;
     let (mut bus, trace) = traced(Box::new(usb), &args.trace, shared)?;
     let port = match &args.port {
         Some(p) => PortPath(p.clone()),

@@ -36,6 +36,11 @@ mod usb_list;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The context of a USB bus that cannot be opened: libusb says only "Other error" where there
+/// is no usbfs (a container, a machine without USB), or "Access denied" without the udev rule.
+const NO_USB: &str = "cannot open USB (libusb; on a station systemd/50-particle.rules grants \
+                      access, and `--sim` flashes a simulated board)";
+
 #[derive(Parser)]
 #[command(
     name = "flashline",

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut ports: Box<dyn SerialPorts> = Box::new(UsbSerialPorts::default());
             let clock = SystemClock::default();
             // The test firmware prints READY at boot: reset the board so it does so now.
-            let mut bus = crate::adapters::usb::LibUsbBus::new().context("opening USB (libusb)")?;
+            let mut bus = crate::adapters::usb::LibUsbBus::new().context(super::NO_USB)?;
             let options = crate::core::flash::FlashOptions::default();
             let mut flasher = crate::core::flash::Flasher {
                 bus: &mut bus,

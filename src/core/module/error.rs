@@ -13,7 +13,7 @@ pub enum ModuleError {
     NotAModule { at_0: u8, at_200: Option<u8> },
     #[error("built for platform id {0}, which flashline does not know (known: {known})", known = crate::core::target::platform::Platform::names().join(", "))]
     UnknownPlatform(u16),
-    #[error("end address 0x{end:x} disagrees with the file length: start 0x{start:x} + length {len} - 4 = 0x{expected:x}")]
+    #[error("{}", length_mismatch(*start, *end, *len))]
     EndAddressMismatch {
         start: u32,
         end: u32,
@@ -48,4 +48,18 @@ impl ModuleError {
             source: Box::new(source),
         }
     }
+}
+
+/// A file whose length is not what its module info says: cut short (a failed download, `head
+/// -c`) or longer (something appended), with the numbers to check.
+fn length_mismatch(start: u32, end: u32, len: usize) -> String {
+    let says = u64::from(end.saturating_sub(start)) + 4;
+    let what = match (len as u64).cmp(&says) {
+        std::cmp::Ordering::Less => "truncated",
+        _ => "longer than its module",
+    };
+    format!(
+        "{what}: the file is {len} bytes, its module info says {says} (0x{start:x}..0x{end:x} \
+         and a 4-byte CRC)"
+    )
 }

@@ -121,10 +121,17 @@ fn structural_errors_are_distinct() {
         Err(ModuleError::Truncated { .. })
     ));
     // Cutting the tail keeps the prefix readable but breaks end − start + 4 = length.
-    assert!(matches!(
-        Module::parse(good[..good.len() - 100].to_vec()),
-        Err(ModuleError::EndAddressMismatch { .. })
-    ));
+    let cut = Module::parse(good[..good.len() - 100].to_vec());
+    assert!(matches!(cut, Err(ModuleError::EndAddressMismatch { .. })));
+    let says = cut.unwrap_err().to_string();
+    assert!(
+        says.starts_with(&format!(
+            "truncated: the file is {} bytes, its module info says {}",
+            good.len() - 100,
+            good.len()
+        )),
+        "{says}"
+    );
     let mut unknown_function = good.clone();
     unknown_function[14] = 0x42;
     assert!(matches!(

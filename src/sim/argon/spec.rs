@@ -164,8 +164,13 @@ impl SimBoardSpec {
             })?;
         let mut spec = SimBoardSpec::of(platform);
         if let Some(v) = os {
-            let release = release_of(v)
-                .ok_or_else(|| format!("board `{text}`: no Device OS release `{v}` is known"))?;
+            let release = release_of(v).ok_or_else(|| {
+                let known: Vec<&str> = RELEASES.iter().map(|r| r.semver).collect();
+                format!(
+                    "board `{text}`: no Device OS release `{v}` is known (known: {})",
+                    known.join(", ")
+                )
+            })?;
             spec = spec.running(release);
         }
         for word in words.filter(|w| !w.is_empty()) {
