@@ -158,6 +158,14 @@ fn a_script_slot_names_its_board_and_the_station_passes_the_4_1_example() {
 fn a_flipped_bit_fails_the_4_1_example_too() {
     let doc = json(&["flash", "--bundle", EXAMPLE_4_1, "--sim=corrupt", "--json"]);
     assert_eq!(doc["code"], "E-VERIFY", "{doc}");
+    // Said once: the full message only repeated the short reason behind a prefix.
+    let out = flashline(&["flash", "--bundle", EXAMPLE_4_1, "--sim=corrupt"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("its system firmware does not start").count(),
+        1,
+        "{stdout}"
+    );
 }
 
 /// Assets with a Device OS that cannot store and list them make a bundle no board can take:

@@ -103,7 +103,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "corrupt",
-        "a bit flips in flash",
+        "a bit flips in the system part after it is written",
         "system part CRC at boot",
         "E-VERIFY",
     ),

@@ -375,12 +375,15 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                 println!("  board reports {c}");
             }
         }
-        Err(e) => println!(
-            "FAIL {}  {}\n     {e}\n     try: {}",
-            e.code(),
-            e.short_reason(),
-            e.code().hint()
-        ),
+        Err(e) => {
+            let (short, full) = (e.short_reason(), e.to_string());
+            println!("FAIL {}  {short}", e.code());
+            // The whole message, unless it only repeats the short one (one cause said once).
+            if !full.ends_with(&short) {
+                println!("     {full}");
+            }
+            println!("     try: {}", e.code().hint());
+        }
     }
     if let Some(sim) = doc.get("sim") {
         print!("  sim: device busy {} ms", sim["device_busy_ms"]);

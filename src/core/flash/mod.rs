@@ -269,7 +269,7 @@ impl Flasher<'_> {
             };
             if let Some(again) = batch.iter().find(|e| written.contains(&e.label())) {
                 return Err(FlashError::Verify(vec![format!(
-                    "{} was written but the board does not report it so",
+                    "{} was written, but the board still does not report it at that version",
                     again.label()
                 )]));
             }
