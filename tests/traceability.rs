@@ -571,9 +571,10 @@ fn a_tampered_row_is_found_by_records_verify() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("record 1: hash differs"), "{text}");
     assert!(
-        text.contains("HASH CHAIN BROKEN at record 1 (1 break(s))"),
+        text.contains("HASH CHAIN BROKEN: 1 break(s), the first at record 1"),
         "{text}"
     );
+    assert_eq!(text.matches("hash differs").count(), 1, "said once: {text}");
     let dhr = flashline(&[
         "records",
         "dhr",

@@ -110,7 +110,15 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
         for b in &v.breaks {
             println!("record {}: {}", b.id, b.problem);
         }
-        println!("{}", records::chain_line(&v));
+        match v.breaks.first() {
+            // Each break is on its own line above: the verdict counts them, not repeats them.
+            Some(first) => println!(
+                "HASH CHAIN BROKEN: {} break(s), the first at record {}",
+                v.breaks.len(),
+                first.id
+            ),
+            None => println!("{}", records::chain_line(&v)),
+        }
     }
     Ok(match v.intact() {
         true => ExitCode::SUCCESS,
