@@ -246,6 +246,7 @@ fn each_cause_is_said_once_without_internal_names() {
     );
     let out = flashline(&["inspect", concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")]);
     assert!(!stderr(&out).contains("Some("), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "no table header over no rows");
     let dir = tempfile::tempdir().unwrap();
     copy_example(dir.path());
     std::fs::write(dir.path().join("tests.toml"), "ready = 5\n").unwrap();

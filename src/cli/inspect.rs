@@ -210,7 +210,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if args.json {
         super::print_json(&reports)?;
-    } else {
+    } else if !reports.is_empty() {
+        // No header over an empty table: every file was refused, each said on stderr.
         print_table(&reports);
     }
     if failed > 0 {
