@@ -168,83 +168,85 @@ fn a_flipped_bit_fails_the_4_1_example_too() {
     );
 }
 
+const MODERN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/particle-modern"
+);
+
+/// A bundle directory of `modules` and `assets` (paths; each copied under its file name),
+/// platform argon, not locked.
+fn argon_bundle(modules: &[String], assets: &[String]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let names = |paths: &[String]| -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| {
+                let name = std::path::Path::new(p).file_name().unwrap();
+                std::fs::copy(p, tmp.path().join(name)).unwrap();
+                format!("{:?}", name.to_str().unwrap())
+            })
+            .collect()
+    };
+    let (modules, assets) = (names(modules), names(assets));
+    std::fs::write(
+        tmp.path().join("bundle.toml"),
+        format!(
+            "name = \"b\"\nversion = \"1.0.0\"\nplatform = \"argon\"\nmodules = [{}]\n\
+             assets = [{}]\n",
+            modules.join(", "),
+            assets.join(", ")
+        ),
+    )
+    .unwrap();
+    tmp
+}
+
+fn lock_refused(dir: &std::path::Path) -> String {
+    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!dir.join("bundle.lock").exists());
+    stderr
+}
+
 /// Assets with a Device OS that cannot store and list them make a bundle no board can take:
 /// lock says so, instead of every flash ending in E-BOARD-TOO-OLD.
 #[test]
 fn lock_refuses_assets_on_a_device_os_before_5_6() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let modern = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/particle-modern"
-    );
-    for f in [
+    let modules: Vec<String> = [
         "argon-bootloader@4.1.0.bin",
         "argon-softdevice@4.1.0.bin",
         "argon-system-part1@4.1.0.bin",
         "argon-app-with-assets.bin",
-    ] {
-        std::fs::copy(format!("{modern}/{f}"), dir.join(f)).unwrap();
-    }
-    for f in ["cat.txt", "house.txt", "water.txt"] {
-        std::fs::copy(
-            format!("{modern}/app-with-assets-bundle/assets/{f}"),
-            dir.join(f),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.join("bundle.toml"),
-        "name = \"assets-4-1\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
-         modules = [\"argon-bootloader@4.1.0.bin\", \"argon-softdevice@4.1.0.bin\", \
-         \"argon-system-part1@4.1.0.bin\", \"argon-app-with-assets.bin\"]\n\
-         assets = [\"cat.txt\", \"house.txt\", \"water.txt\"]\n",
-    )
-    .unwrap();
-    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    ]
+    .map(|f| format!("{MODERN}/{f}"))
+    .into();
+    let assets: Vec<String> = ["cat.txt", "house.txt", "water.txt"]
+        .map(|f| format!("{MODERN}/app-with-assets-bundle/assets/{f}"))
+        .into();
+    let dir = argon_bundle(&modules, &assets);
+    let stderr = lock_refused(dir.path());
     assert!(
         stderr.contains("cat.txt: the bundle's Device OS 4.1.0 receives it and cannot take assets"),
         "{stderr}"
     );
-    assert!(!dir.join("bundle.lock").exists());
 }
 
 /// A compressed application after a 1.5.0 system part: the bundle's own Device OS receives it
 /// and cannot install it, on any board.
 #[test]
 fn lock_refuses_a_compressed_module_its_own_device_os_cannot_install() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    for f in [
+    let app = "tinker-0.8.0-rc.27-argon.compressed.bin";
+    let mut modules: Vec<String> = [
         "argon-bootloader@1.5.0.bin",
         "argon-softdevice@1.5.0.bin",
         "argon-system-part1@1.5.0.bin",
-    ] {
-        std::fs::copy(format!("{EXAMPLE}/{f}"), dir.join(f)).unwrap();
-    }
-    let app = "tinker-0.8.0-rc.27-argon.compressed.bin";
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/particle-modern/tinker-0.8.0-rc.27-argon.compressed.bin"
-        ),
-        dir.join(app),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("bundle.toml"),
-        format!(
-            "name = \"c15\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
-             modules = [\"argon-bootloader@1.5.0.bin\", \"argon-softdevice@1.5.0.bin\", \
-             \"argon-system-part1@1.5.0.bin\", \"{app}\"]\n"
-        ),
-    )
-    .unwrap();
-    let out = flashline(&["bundle", "lock", dir.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    ]
+    .map(|f| format!("{EXAMPLE}/{f}"))
+    .into();
+    modules.push(format!("{MODERN}/{app}"));
+    let dir = argon_bundle(&modules, &[]);
+    let stderr = lock_refused(dir.path());
     assert!(
         stderr.contains(&format!(
             "{app}: the bundle's Device OS 1.5.0 receives it and cannot take compressed"
@@ -257,34 +259,14 @@ fn lock_refuses_a_compressed_module_its_own_device_os_cannot_install() {
 /// count names writes and skips only (not the plan's notes).
 #[test]
 fn a_dry_run_fails_where_the_run_would_and_counts_only_writes_and_skips() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    for f in [
-        "argon-bootloader@4.1.0.bin",
-        "argon-softdevice@4.1.0.bin",
-        "app-dos4006-argon-userpart2.bin",
-    ] {
-        std::fs::copy(format!("{EXAMPLE_4_1}/{f}"), dir.join(f)).unwrap();
-    }
-    let system = "argon-system-part1@4.1.0.compressed.bin";
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/particle-modern/argon-system-part1@4.1.0.compressed.bin"
-        ),
-        dir.join(system),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("bundle.toml"),
-        format!(
-            "name = \"packed\"\nversion = \"1.0.0\"\nplatform = \"argon\"\n\
-             modules = [\"argon-bootloader@4.1.0.bin\", \"argon-softdevice@4.1.0.bin\", \
-             \"{system}\", \"app-dos4006-argon-userpart2.bin\"]\n"
-        ),
-    )
-    .unwrap();
-    let bundle = dir.to_str().unwrap();
+    let modules = [
+        format!("{EXAMPLE_4_1}/argon-bootloader@4.1.0.bin"),
+        format!("{EXAMPLE_4_1}/argon-softdevice@4.1.0.bin"),
+        format!("{MODERN}/argon-system-part1@4.1.0.compressed.bin"),
+        format!("{EXAMPLE_4_1}/app-dos4006-argon-userpart2.bin"),
+    ];
+    let tmp = argon_bundle(&modules, &[]);
+    let bundle = tmp.path().to_str().unwrap();
     assert!(flashline(&["bundle", "lock", bundle]).status.success());
     let on = |board: &str| {
         flashline(&[
