@@ -299,6 +299,7 @@ pub fn result_json(result: &Result<FlashReport, FlashError>) -> serde_json::Valu
             "modules_written": r.modules_written,
             "written": r.written,
             "modules_skipped": r.modules_skipped,
+            "skipped_after_plan": r.skipped_after_plan,
             "resets": r.resets,
             "bytes_written": r.bytes_written,
             "duration_ms": r.duration.as_millis() as u64,
@@ -322,13 +323,12 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
             for line in &r.plan {
                 println!("  {line}");
             }
-            let count = |word: &str| r.plan.iter().filter(|l| l.starts_with(word)).count();
+            let writes = r.plan.iter().filter(|l| l.starts_with("write ")).count();
             println!(
-                "PLAN  device {}  would write {} module(s), skip {}  (dry run: nothing \
+                "PLAN  device {}  would write {writes} module(s), skip {}  (dry run: nothing \
                  was written)",
                 r.device_id.as_deref().unwrap_or("?"),
-                count("write "),
-                count("skip "),
+                r.modules_skipped.len(),
             );
         }
         Ok(r) => {
@@ -351,18 +351,10 @@ fn print_human(result: &Result<FlashReport, FlashError>, doc: &serde_json::Value
                 };
                 println!("  wrote  {:<24} by {route}, {} bytes", w.module, w.bytes);
             }
-            // Skipped after the plan: planned while the board could not say (DFU mode), then
-            // reported at its version once it ran. Those skipped from the start say so above.
-            for m in &r.modules_skipped {
-                let planned_skip = r
-                    .plan
-                    .iter()
-                    .any(|l| l.starts_with("skip") && l[4..].trim_start().starts_with(m.as_str()));
-                if !planned_skip {
-                    println!(
-                        "  skipped {m:<23} the board reported it, same version, once it could be asked"
-                    );
-                }
+            for m in &r.skipped_after_plan {
+                println!(
+                    "  skipped {m:<23} the board reported it, same version, once it could be asked"
+                );
             }
             for m in &r.board_modules {
                 println!(

@@ -142,15 +142,19 @@ impl Flasher<'_> {
                 }
             })
             .collect();
-        match self.compat_problem(reported) {
-            Some(p) => problems.push(p),
-            None => report.checked.extend(self.compat_checked()),
+        match self.compat_check(reported) {
+            Some(Err(p)) => problems.push(p),
+            Some(Ok(checked)) => report.checked.push(checked),
+            None => {}
         }
         problems.extend(self.asset_problems(&board));
         if !problems.is_empty() {
             return Err(FlashError::Verify(problems));
         }
         let written: Vec<&str> = report.written.iter().map(|w| w.module.as_str()).collect();
+        // The first plan's skips, then everything not written: the difference was planned
+        // while the board could not say (DFU mode) and found on it once it ran.
+        let planned = std::mem::take(&mut report.modules_skipped);
         report.modules_skipped = self
             .bundle
             .modules
@@ -164,39 +168,42 @@ impl Flasher<'_> {
             )
             .filter(|l| !written.contains(&l.as_str()))
             .collect();
+        report.skipped_after_plan = report
+            .modules_skipped
+            .iter()
+            .filter(|m| !planned.contains(m))
+            .cloned()
+            .collect();
         report.duration = self.clock.now() - started;
         Ok(report)
     }
 
-    /// A compat application the board still reports would run instead of the bundle's
-    /// user-part#2 (Device OS reports only the one it runs, ota_flash_hal.cpp:183-197 @ v6.2.0).
-    fn compat_problem(&self, reported: &[crate::core::control::BoardModule]) -> Option<String> {
+    /// The compat slot, where the bundle puts its application in the 256 KiB slot: a compat
+    /// application the board still reports would run instead (Device OS reports only the one
+    /// it runs, ota_flash_hal.cpp:183-197 @ v6.2.0). `Ok` is what was checked, `Err` the
+    /// problem; `None` where there is nothing to check.
+    fn compat_check(
+        &self,
+        reported: &[crate::core::control::BoardModule],
+    ) -> Option<Result<String, String>> {
         let map = self.bundle.flash_map;
         let compat = map.user_part_compat?;
         self.bundle
             .module(ModuleFunction::UserPart, map.user_part.index)?;
-        reported
-            .iter()
-            .find(|r| r.runs() && r.function == ModuleFunction::UserPart && r.index == compat.index)
-            .map(|r| {
-                format!(
-                    "user-part#{} v{} in the compat slot ({}) is valid and runs instead of \
-                     user-part#{}",
-                    compat.index, r.version, compat.area, map.user_part.index
-                )
-            })
-    }
-
-    /// The line said when the compat check ran and passed.
-    fn compat_checked(&self) -> Option<String> {
-        let map = self.bundle.flash_map;
-        let compat = map.user_part_compat?;
-        self.bundle
-            .module(ModuleFunction::UserPart, map.user_part.index)?;
-        Some(format!(
-            "no valid user-part#{} in the compat slot ({}): user-part#{} runs",
-            compat.index, compat.area, map.user_part.index
-        ))
+        let winner = reported.iter().find(|r| {
+            r.runs() && r.function == ModuleFunction::UserPart && r.index == compat.index
+        });
+        Some(match winner {
+            Some(r) => Err(format!(
+                "user-part#{} v{} in the compat slot ({}) is valid and runs instead of \
+                 user-part#{}",
+                compat.index, r.version, compat.area, map.user_part.index
+            )),
+            None => Ok(format!(
+                "no valid user-part#{} in the compat slot ({}): user-part#{} runs",
+                compat.index, compat.area, map.user_part.index
+            )),
+        })
     }
 
     /// Every asset of the bundle in the board's store, by name and contents.

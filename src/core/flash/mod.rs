@@ -142,6 +142,10 @@ pub struct FlashReport {
     /// Each written module with its route, in the order written.
     pub written: Vec<WrittenModule>,
     pub modules_skipped: Vec<String>,
+    /// Of those, the ones the first plan meant to write: the board could not say what it had
+    /// then (DFU mode) and reported them at their version once it ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_after_plan: Vec<String>,
     pub bytes_written: u64,
     pub board_modules: Vec<BoardModule>,
     /// The assets the board reports, when the bundle has some.
@@ -217,6 +221,7 @@ impl Flasher<'_> {
             modules_written: Vec::new(),
             written: Vec::new(),
             modules_skipped: Vec::new(),
+            skipped_after_plan: Vec::new(),
             bytes_written: 0,
             board_modules: Vec::new(),
             board_assets: None,

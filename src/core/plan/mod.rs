@@ -466,12 +466,19 @@ fn compat_entry<'b>(
 
 /// The Device OS that receives an entry sent by control request: the bundle's when the DFU
 /// step writes its system part first, else the board's; unknown for a board in DFU mode.
+/// Who receives an entry sent by control request: the Device OS this run installs first (the
+/// bundle's), or the one the board runs (unknown in DFU mode).
+enum Receiver {
+    Bundle(DeviceOs),
+    Board(Option<DeviceOs>),
+}
+
 fn receiver(
     bundle: &Bundle,
     board: &BoardView,
     entries: &[PlanEntry<'_>],
     e: &PlanEntry<'_>,
-) -> Option<DeviceOs> {
+) -> Receiver {
     let system_by_dfu = entries.iter().any(|o| {
         o.skip.is_none()
             && o.step == Step::Dfu
@@ -479,14 +486,16 @@ fn receiver(
                 .is_some_and(|m| m.module.function() == ModuleFunction::SystemPart)
     });
     match e.step {
-        Step::AfterDfu | Step::Assets if system_by_dfu => Some(bundle.device_os),
+        Step::AfterDfu | Step::Assets if system_by_dfu => Receiver::Bundle(bundle.device_os),
         Step::Assets if bundle.module(ModuleFunction::SystemPart, 1).is_some() => {
             // Everything before the assets put the bundle's system part on the board.
-            Some(bundle.device_os)
+            Receiver::Bundle(bundle.device_os)
         }
-        _ => board
-            .version_of(ModuleFunction::SystemPart, 1)
-            .map(DeviceOs),
+        _ => Receiver::Board(
+            board
+                .version_of(ModuleFunction::SystemPart, 1)
+                .map(DeviceOs),
+        ),
     }
 }
 
@@ -595,15 +604,9 @@ fn refusal(bundle: &Bundle, board: &BoardView, entries: &[PlanEntry<'_>]) -> Opt
             }
             _ => return None,
         };
-        let os = receiver(bundle, board, entries, e);
-        // Whose Device OS receives it: the bundle's once this run has installed it.
-        let whose = match os
-            == board
-                .version_of(ModuleFunction::SystemPart, 1)
-                .map(DeviceOs)
-        {
-            true => "",
-            false => " (the bundle's, installed before it)",
+        let (os, whose) = match receiver(bundle, board, entries, e) {
+            Receiver::Bundle(v) => (Some(v), " (the bundle's, installed before it)"),
+            Receiver::Board(v) => (v, ""),
         };
         let short = os
             .filter(|v| *v < need.system)
