@@ -6,16 +6,18 @@
 mod gen3;
 #[path = "support/raw_usb.rs"]
 mod raw_usb;
+#[path = "support/sim_rig.rs"]
+mod sim_rig;
 
 use std::sync::Arc;
 
 use flashline::core::dfu::request::DFUSE_SET_ADDRESS;
 use flashline::core::dfu::{DfuState as S, DfuStatusCode as C};
-use flashline::core::flash::{FlashOptions, Flasher};
+use flashline::core::flash::FlashOptions;
 use flashline::core::module::{reseal, ModuleFunction};
 use flashline::ports::Clock;
 use flashline::sim::argon::{Presence, SimBoardSpec};
-use flashline::sim::{SimBoard, SimBus, VirtualClock};
+use flashline::sim::{SimBoard, VirtualClock};
 use gen3::{fixture, tempdir};
 
 fn board(spec: &str) -> (VirtualClock, SimBoard) {
@@ -170,16 +172,9 @@ fn without_the_legacy_entry_an_old_bootloader_finds_nothing_and_the_host_refuses
         &[],
         false,
     );
-    let (clock, b) = board("argon,bootloader=1100");
-    let mut bus = SimBus::new(vec![b.clone()]);
-    let mut flasher = Flasher {
-        bus: &mut bus,
-        clock: &clock,
-        port: b.port(),
-        bundle: &bundle,
-        options: FlashOptions::default(),
-    };
-    let e = flasher.run(&mut |_| {}).unwrap_err();
+    let mut rig = sim_rig::rig_of(SimBoardSpec::parse("argon,bootloader=1100").unwrap());
+    let b = rig.board.clone();
+    let e = rig.flash(&bundle).unwrap_err();
     assert_eq!(e.code().as_str(), "E-BOARD-TOO-OLD", "{e}");
     assert!(e.to_string().contains("0x30000"), "{e}");
     assert_eq!(b.stats().bytes_written, 0);
@@ -200,19 +195,17 @@ fn the_6_2_bundle_is_planned_in_a_safe_order_on_every_board() {
         "argon@6.1.1",
         "argon@6.2",
     ] {
-        let (clock, b) = board(spec);
-        let mut bus = SimBus::new(vec![b.clone()]);
-        let mut flasher = Flasher {
-            bus: &mut bus,
-            clock: &clock,
-            port: b.port(),
-            bundle: &bundle,
-            options: FlashOptions {
-                dry_run: true,
-                ..FlashOptions::default()
-            },
-        };
-        let r = flasher.run(&mut |_| {}).unwrap();
+        let mut rig = sim_rig::rig_of(SimBoardSpec::parse(spec).unwrap());
+        let b = rig.board.clone();
+        let r = rig
+            .flash_with(
+                &bundle,
+                FlashOptions {
+                    dry_run: true,
+                    ..FlashOptions::default()
+                },
+            )
+            .unwrap();
         println!("{spec}:");
         for line in &r.plan {
             println!("  {line}");

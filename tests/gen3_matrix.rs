@@ -11,14 +11,10 @@ mod gen3;
 mod sim_rig;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use flashline::core::bundle::Bundle;
-use flashline::core::flash::{FlashOptions, Flasher};
 use flashline::core::module::ModuleFunction;
-use flashline::ports::Clock;
 use flashline::sim::argon::{Presence, SimBoardSpec};
-use flashline::sim::{SimBus, VirtualClock};
 
 const EXAMPLE_4_1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/example-argon-4.1");
 
@@ -103,19 +99,10 @@ fn every_line_flashes_every_board_state_to_the_bundle() {
                 state = format!("{state} + {} ({})", other.name, other.device_os);
                 spec = spec.preload(other.parsed_modules());
             }
-            let clock = VirtualClock::new();
-            let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-            let board = spec.build(shared, "1-1", 7, Vec::new());
-            let mut bus = SimBus::new(vec![board.clone()]);
-            let mut flasher = Flasher {
-                bus: &mut bus,
-                clock: &clock,
-                port: board.port(),
-                bundle: &bundle,
-                options: FlashOptions::default(),
-            };
-            let r = flasher
-                .run(&mut |_| {})
+            let mut rig = sim_rig::rig_of(spec);
+            let board = rig.board.clone();
+            let r = rig
+                .flash(&bundle)
                 .unwrap_or_else(|e| panic!("{platform} {os} on {state}: {} {e}", e.code()));
             assert_eq!(
                 board.presence(),

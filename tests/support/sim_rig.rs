@@ -37,6 +37,15 @@ pub fn rig(faults: &str) -> Rig {
     Rig { clock, board, bus }
 }
 
+/// A rig whose board is `spec` (any Gen3 platform and state, sim/argon/spec.rs).
+pub fn rig_of(spec: flashline::sim::argon::SimBoardSpec) -> Rig {
+    let clock = VirtualClock::new();
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let board = spec.build(shared, "1-1", 7, Vec::new());
+    let bus = SimBus::new(vec![board.clone()]);
+    Rig { clock, board, bus }
+}
+
 impl Rig {
     pub fn flash(&mut self, bundle: &Bundle) -> Result<FlashReport, FlashError> {
         self.flash_with(bundle, FlashOptions::default())
