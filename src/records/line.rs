@@ -119,7 +119,8 @@ impl RecordsError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::store::{Context, Filter, MIGRATIONS};
+    use super::super::schema::MIGRATIONS;
+    use super::super::store::{Context, Filter};
     use super::*;
     use crate::core::unit::UnitRecord;
     use rusqlite::Connection;

@@ -5,6 +5,7 @@ mod export;
 #[cfg(test)]
 pub(crate) mod flaky_store;
 mod line;
+mod schema;
 mod store;
 mod writer;
 
