@@ -10,6 +10,7 @@ pub(crate) mod bootloader;
 mod control_server;
 pub(crate) mod device_os;
 pub(crate) mod dfu_device;
+mod dfu_write;
 mod firmware_update;
 mod install;
 mod memory;
